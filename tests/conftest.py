@@ -1,0 +1,4 @@
+"""Shared pytest set-up: a non-interactive matplotlib backend, so tests draw figures headless."""
+import matplotlib
+
+matplotlib.use("Agg")
