@@ -36,7 +36,7 @@ test: book
 	$(PY) -m pytest --nbval _build/jupyter_execute -p no:cacheprovider
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab book/
+	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) book/
 
 freeze: $(STAMP)
 	$(PY) -m pip freeze --exclude-editable > requirements.txt

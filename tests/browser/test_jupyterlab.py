@@ -1,0 +1,136 @@
+"""Chapter 1 in a real JupyterLab: opened as a notebook through jupytext, run, and played with.
+
+This proves that the pinned ipywidgets front end and kernel agree: after "Run All Cells",
+moving the depth slider and switching the activation must each change the figure's image.
+The chapter is copied to a temporary folder first, so JupyterLab's autosave cannot touch
+the repository.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from .conftest import ROOT
+
+CHAPTER = ROOT / "book" / "activations.md"
+RUN_ALL_TIMEOUT_MS = 240_000  # a fresh kernel runs the whole chapter (about 20 s here)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def jupyterlab(tmp_path):
+    """A JupyterLab server on 127.0.0.1 with a token, the chapter in its root, .md -> notebook."""
+    root = tmp_path / "root"
+    root.mkdir()
+    shutil.copy(CHAPTER, root / CHAPTER.name)
+    # Open Markdown files with jupytext's notebook view by default (user-level settings).
+    settings = tmp_path / "settings" / "@jupyterlab" / "docmanager-extension"
+    settings.mkdir(parents=True)
+    (settings / "plugin.jupyterlab-settings").write_text(json.dumps(
+        {"defaultViewers": {"markdown": "Jupytext Notebook", "myst": "Jupytext Notebook"}}))
+    token, port = secrets.token_hex(16), _free_port()
+    env = {**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "settings"),
+           "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "workspaces"), "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
+    log = open(tmp_path / "jupyterlab.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
+         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", "--ServerApp.open_browser=False",
+         "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+         *(["--allow-root"] if os.geteuid() == 0 else [])],
+        env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2)
+            break
+        except OSError:
+            if time.time() > deadline or proc.poll() is not None:
+                proc.kill()
+                pytest.fail(f"JupyterLab did not start; log:\n{(tmp_path / 'jupyterlab.log').read_text()[-3000:]}")
+            time.sleep(0.5)
+    yield url, token
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+def _image_src(page) -> str:
+    return page.eval_on_selector(".jp-OutputArea-output .widget-image, .jp-OutputArea-output img.jupyter-widgets",
+                                 "e => e.src")
+
+
+def _wait_for_new_image(page, old: str, what: str) -> str:
+    page.wait_for_function(
+        "old => { const e = document.querySelector('.jp-OutputArea-output .widget-image, .jp-OutputArea-output img.jupyter-widgets');"
+        " return e && e.src !== old; }", arg=old, timeout=30_000)
+    new = _image_src(page)
+    assert new != old, f"{what} did not change the figure"
+    return new
+
+
+def _settled_image(page, quiet_s: float = 2.0, limit_s: float = 60.0) -> str:
+    """The image once it has stopped changing for quiet_s (redraws of earlier moves may queue)."""
+    src, since, start = _image_src(page), time.time(), time.time()
+    while time.time() - since < quiet_s:
+        assert time.time() - start < limit_s, "the figure never stopped redrawing"
+        page.wait_for_timeout(200)
+        now = _image_src(page)
+        if now != src:
+            src, since = now, time.time()
+    return src
+
+
+def test_chapter_widgets_work_in_jupyterlab(jupyterlab, open_page, artifacts):
+    url, token = jupyterlab
+    page, log = open_page(f"{url}/lab/tree/{CHAPTER.name}?token={token}", viewport=(1400, 1000))
+    # jupytext's notebook view (not the Markdown editor) must open the chapter.
+    page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=90_000)
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle'], .jp-Toolbar-kernelStatus", timeout=90_000)
+    page.locator(".jp-NotebookPanel .jp-Cell").first.click()
+    page.get_by_role("menuitem", name="Run", exact=True).click()
+    page.screenshot(path=str(artifacts / "jupyterlab-run-menu.png"))
+    page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+    page.wait_for_selector(".jp-OutputArea-output .widget-slider", timeout=RUN_ALL_TIMEOUT_MS)
+    page.wait_for_selector(".jp-OutputArea-output .widget-image, .jp-OutputArea-output img.jupyter-widgets",
+                           timeout=60_000)
+    page.locator(".widget-slider").first.scroll_into_view_if_needed()
+    page.screenshot(path=str(artifacts / "jupyterlab-before.png"))
+    before = _image_src(page)
+
+    # Depth slider: drag-free, with the keyboard on the slider handle, as a reader could.
+    handle = page.locator(".widget-slider .noUi-handle").first
+    handle.focus()
+    for _ in range(5):
+        handle.press("ArrowRight")
+    _wait_for_new_image(page, before, "moving the depth slider")
+    after_depth = _settled_image(page)
+    page.screenshot(path=str(artifacts / "jupyterlab-after-depth.png"))
+
+    # Activation choice: click the "tanh" toggle button.
+    page.locator(".widget-toggle-buttons button", has_text="tanh").first.click()
+    _wait_for_new_image(page, after_depth, "choosing tanh")
+    page.screenshot(path=str(artifacts / "jupyterlab-after-tanh.png"))
+
+    # No cell may have failed on the way.
+    errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").count()
+    assert errors == 0, "a cell wrote to stderr or raised"
