@@ -325,6 +325,12 @@ def _log10_bound_expr(name: str, n: sp.Symbol) -> sp.Expr:
     return n * sp.log(max_derivative(name)) / sp.log(10)
 
 
+def _bound_axis_range() -> tuple[float, float]:
+    """A fixed log10 range for the right panel, so that switching activation keeps the axis."""
+    lowest = min(FIGURE_MAX_DEPTH * math.log10(float(max_derivative(a))) for a in ACTIVATIONS)
+    return (math.floor(lowest) - 2.0, 2.0)
+
+
 def plot_chain_figure(fig, data, depth, activation):
     """Matplotlib view: left, log10|f'(x)| against x with the bound; right, the bound against depth."""
     n = sp.Symbol("n", positive=True)
@@ -341,6 +347,7 @@ def plot_chain_figure(fig, data, depth, activation):
     right.plot([depth], [bound(depth)], "o", color="C3")
     observed = np.nanmax(np.where(np.isfinite(data["log10_abs_derivative"]), data["log10_abs_derivative"], np.nan))
     right.plot([depth], [observed], "s", color="C0", label="max over x of |f'|")
+    right.set_ylim(*_bound_axis_range())
     right.set_xlabel("depth n")
     right.set_ylabel("log10 of the bound")
     right.legend(loc="lower left", fontsize="small")
@@ -366,7 +373,8 @@ def chart_chain_figure(source, params):
     line = (alt.Chart(alt.sequence(1, FIGURE_MAX_DEPTH + 1, as_="n"))
             .transform_calculate(bound=bound_of("datum.n"))
             .mark_line(color="#d62728")
-            .encode(x=alt.X("n:Q", title="depth n"), y=alt.Y("bound:Q", title="log10 of the bound")))
+            .encode(x=alt.X("n:Q", title="depth n"),
+                    y=alt.Y("bound:Q", title="log10 of the bound", scale=alt.Scale(domain=list(_bound_axis_range())))))
     here = (alt.Chart(alt.sequence(0, 1, as_="one"))
             .transform_calculate(n="depth", bound=bound_of("depth"))
             .mark_point(color="#d62728", filled=True, size=60).encode(x="n:Q", y="bound:Q"))
