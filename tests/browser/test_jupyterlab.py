@@ -105,7 +105,8 @@ def test_chapter_widgets_work_in_jupyterlab(jupyterlab, open_page, artifacts):
     page, log = open_page(f"{url}/lab/tree/{CHAPTER.name}?token={token}", viewport=(1400, 1000))
     # jupytext's notebook view (not the Markdown editor) must open the chapter.
     page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=90_000)
-    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle'], .jp-Toolbar-kernelStatus", timeout=90_000)
+    # "Run All" before the kernel is up would silently run nothing: wait for an idle kernel.
+    page.get_by_text("Python 3 (ipykernel) | Idle").wait_for(timeout=120_000)
     page.locator(".jp-NotebookPanel .jp-Cell").first.click()
     page.get_by_role("menuitem", name="Run", exact=True).click()
     page.screenshot(path=str(artifacts / "jupyterlab-run-menu.png"))
