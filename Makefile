@@ -39,7 +39,7 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) book/
 
 freeze: $(STAMP)
-	$(PY) -m pip freeze --exclude-editable > requirements.txt
+	{ head -n 2 requirements.txt; $(PY) -m pip freeze --exclude-editable; } > requirements.txt.new && mv requirements.txt.new requirements.txt
 
 clean:
 	rm -rf _build assets/vendor
