@@ -27,7 +27,13 @@ assets/vendor/.copied: node_modules/.package-lock.json tools/vendor_assets.py
 	$(PY) tools/vendor_assets.py
 	touch $@
 
-book: $(STAMP) assets/vendor/.copied
+# The execution cache knows each chapter's code but not the package it imports: when the
+# package changes, drop the cache (and Sphinx's record of read pages) so every chapter runs again.
+_build/.lib-stamp: $(wildcard lib/derivations/*.py)
+	rm -rf _build/.jupyter_cache _build/.doctrees
+	mkdir -p _build && touch $@
+
+book: $(STAMP) assets/vendor/.copied _build/.lib-stamp
 	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
 	@echo "The book is built: open file://$(CURDIR)/_build/html/index.html"
 
