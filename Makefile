@@ -39,7 +39,8 @@ book: $(STAMP) assets/vendor/.copied _build/.lib-stamp
 
 test: book
 	$(PY) -m pytest tests
-	$(PY) -m pytest --nbval _build/jupyter_execute -p no:cacheprovider
+	$(PY) tools/executed_notebooks.py
+	$(PY) -m pytest --nbval _build/executed -p no:cacheprovider
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) book/
