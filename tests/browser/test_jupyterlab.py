@@ -1,9 +1,10 @@
-"""Chapter 1 in a real JupyterLab: opened as a notebook through jupytext, run, and played with.
+"""Every chapter with a figure, in a real JupyterLab: opened as a notebook through jupytext,
+run, and played with.
 
 This proves that the pinned ipywidgets front end and kernel agree: after "Run All Cells",
-moving the depth slider and switching the activation must each change the figure's image.
-The chapter is copied to a temporary folder first, so JupyterLab's autosave cannot touch
-the repository.
+moving each slider (with the keyboard, as a reader can) and picking another option of each
+choice must each change the figure's image. The chapters are copied to a temporary folder
+first, so JupyterLab's autosave cannot touch the repository.
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from .conftest import ROOT
 
-CHAPTER = ROOT / "book" / "activations.md"
+CHAPTERS = sorted(p for p in (ROOT / "book").glob("*.md") if ".explorer()" in p.read_text(encoding="utf-8"))
 RUN_ALL_TIMEOUT_MS = 240_000  # a fresh kernel runs the whole chapter (about 20 s here)
 
 
@@ -38,7 +40,8 @@ def jupyterlab(tmp_path):
     """A JupyterLab server on 127.0.0.1 with a token, the chapter in its root, .md -> notebook."""
     root = tmp_path / "root"
     root.mkdir()
-    shutil.copy(CHAPTER, root / CHAPTER.name)
+    for chapter in CHAPTERS:
+        shutil.copy(chapter, root / chapter.name)
     # Open Markdown files with jupytext's notebook view by default (user-level settings).
     settings = tmp_path / "settings" / "@jupyterlab" / "docmanager-extension"
     settings.mkdir(parents=True)
@@ -82,7 +85,7 @@ def _image_src(page) -> str:
 def _wait_for_new_image(page, old: str, what: str) -> str:
     page.wait_for_function(
         "old => { const e = document.querySelector('.jp-OutputArea-output .widget-image, .jp-OutputArea-output img.jupyter-widgets');"
-        " return e && e.src !== old; }", arg=old, timeout=30_000)
+        " return e && e.src !== old; }", arg=old, timeout=15_000)
     new = _image_src(page)
     assert new != old, f"{what} did not change the figure"
     return new
@@ -100,37 +103,55 @@ def _settled_image(page, quiet_s: float = 2.0, limit_s: float = 60.0) -> str:
     return src
 
 
-def test_chapter_widgets_work_in_jupyterlab(jupyterlab, open_page, artifacts):
+def test_chapters_with_figures_were_found():
+    # Guards the parametrisation below: finding no chapter would test nothing.
+    assert "activations.md" in [c.name for c in CHAPTERS]
+
+
+def _move_slider(page, handle, what: str, before: str) -> str:
+    """Nudge a slider with the arrow keys; at the top of its range, nudge it down instead."""
+    handle.focus()
+    for key in ("ArrowRight", "ArrowLeft", "ArrowLeft"):
+        handle.press(key)
+        try:
+            _wait_for_new_image(page, before, what)
+            return _settled_image(page)
+        except PlaywrightTimeout:
+            continue
+    raise AssertionError(f"{what} did not change the figure")
+
+
+@pytest.mark.parametrize("chapter", [c.name for c in CHAPTERS])
+def test_chapter_widgets_work_in_jupyterlab(chapter, jupyterlab, open_page, artifacts):
     url, token = jupyterlab
-    page, log = open_page(f"{url}/lab/tree/{CHAPTER.name}?token={token}", viewport=(1400, 1000))
+    stem = chapter.removesuffix(".md")
+    page, log = open_page(f"{url}/lab/tree/{chapter}?token={token}", viewport=(1400, 1000))
     # jupytext's notebook view (not the Markdown editor) must open the chapter.
     page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=90_000)
     # "Run All" before the kernel is up would silently run nothing: wait for an idle kernel.
     page.get_by_text("Python 3 (ipykernel) | Idle").wait_for(timeout=120_000)
     page.locator(".jp-NotebookPanel .jp-Cell").first.click()
     page.get_by_role("menuitem", name="Run", exact=True).click()
-    page.screenshot(path=str(artifacts / "jupyterlab-run-menu.png"))
     page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
     page.wait_for_selector(".jp-OutputArea-output .widget-slider", timeout=RUN_ALL_TIMEOUT_MS)
     page.wait_for_selector(".jp-OutputArea-output .widget-image, .jp-OutputArea-output img.jupyter-widgets",
                            timeout=60_000)
     page.locator(".widget-slider").first.scroll_into_view_if_needed()
-    page.screenshot(path=str(artifacts / "jupyterlab-before.png"))
-    before = _image_src(page)
+    page.screenshot(path=str(artifacts / f"jupyterlab-{stem}-before.png"))
+    current = _settled_image(page)
 
-    # Depth slider: drag-free, with the keyboard on the slider handle, as a reader could.
-    handle = page.locator(".widget-slider .noUi-handle").first
-    handle.focus()
-    for _ in range(5):
-        handle.press("ArrowRight")
-    _wait_for_new_image(page, before, "moving the depth slider")
-    after_depth = _settled_image(page)
-    page.screenshot(path=str(artifacts / "jupyterlab-after-depth.png"))
+    handles = page.locator(".jp-OutputArea-output .widget-slider .noUi-handle")
+    assert handles.count() > 0
+    for k in range(handles.count()):
+        current = _move_slider(page, handles.nth(k), f"slider {k}", current)
+        page.screenshot(path=str(artifacts / f"jupyterlab-{stem}-slider-{k}.png"))
 
-    # Activation choice: click the "tanh" toggle button.
-    page.locator(".widget-toggle-buttons button", has_text="tanh").first.click()
-    _wait_for_new_image(page, after_depth, "choosing tanh")
-    page.screenshot(path=str(artifacts / "jupyterlab-after-tanh.png"))
+    groups = page.locator(".jp-OutputArea-output .widget-toggle-buttons")
+    for k in range(groups.count()):
+        groups.nth(k).locator("button:not(.mod-active)").first.click()
+        _wait_for_new_image(page, current, f"choice {k}")
+        current = _settled_image(page)
+        page.screenshot(path=str(artifacts / f"jupyterlab-{stem}-choice-{k}.png"))
 
     # No cell may have failed on the way.
     errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").count()
