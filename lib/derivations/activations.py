@@ -234,7 +234,10 @@ def _log10_chain(name, x, depth, weight, bias):
     total = np.zeros_like(h)
     log_w = math.log10(abs(weight)) if weight != 0 else -math.inf
     for k in range(depth):
-        pre = weight * h + bias
+        # An expanding ReLU chain (|w| > 1) may overflow h to inf; its factors depend only on
+        # the sign of the pre-activation, so the sum stays exact (Python floats do the same).
+        with np.errstate(over="ignore"):
+            pre = weight * h + bias
         step = log_w + log10_phi_prime(name, pre)
         total = total + step
         h_next = phi(name, pre)
