@@ -28,6 +28,8 @@ import mpmath
 import numpy as np
 import sympy as sp
 
+from . import activations
+
 __all__ = [
     "GATES", "WEIGHTS", "PARAMS", "sigmoid", "random_params", "forward", "backprop", "bptt", "squared_loss",
     "loss_and_grad", "fd_gradient", "fd_gradient_mp", "gradient_check", "relative_error",
@@ -49,26 +51,23 @@ PARAMS = tuple(n for k in GATES for n in (f"w_{k}x", f"w_{k}h", f"b_{k}"))
 # Numeric model
 # ----------------------------------------------------------------------------------------
 def sigmoid(z):
-    """The logistic function 1 / (1 + exp(-z)), without overflow for large |z|.
-    See the chapter 'Backprop through time in the univariate LSTM', section 'The model'."""
-    z = np.asarray(z, dtype=float)
-    ez = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1.0 / (1.0 + ez), ez / (1.0 + ez))
+    """The logistic function without overflow for large |z| (the shared, tested form of
+    ``activations.phi``). See the chapter 'Backprop through time in the univariate LSTM',
+    section 'The model', and the chapter 'Activations and depth' for the proof of the form."""
+    return activations.phi("sigmoid", z)
 
 
 _PRE = ("zi", "zf", "zo", "zg")
 
 
 def _sech2(z):
-    """1 - tanh(z)^2 = sech(z)^2, accurate (not 0) where tanh(z) rounds to +-1, and overflow-free."""
-    a = np.exp(-2 * np.abs(np.asarray(z, dtype=float)))
-    return 4 * a / (1 + a) ** 2
+    """1 - tanh(z)^2, accurate (not 0) where tanh(z) rounds to +-1, and overflow-free."""
+    return activations.phi_prime("tanh", z)
 
 
 def _dsigmoid(z):
-    """sigmoid'(z) = sigmoid(z) sigmoid(-z) = sigmoid (1 - sigmoid), accurate where sigmoid rounds to 1."""
-    z = np.asarray(z, dtype=float)
-    return sigmoid(z) * sigmoid(-z)
+    """sigmoid'(z) = sigmoid (1 - sigmoid), accurate where sigmoid rounds to 1."""
+    return activations.phi_prime("sigmoid", z)
 
 
 def _check_params(params: Mapping) -> dict:
