@@ -215,3 +215,20 @@ def test_figure_data_is_the_log_space_chain():
     data = act.chain_figure_data(12, "sigmoid")
     assert np.array_equal(data["x"], act.FIGURE_X)
     assert np.array_equal(data["log10_abs_derivative"], act.log10_chain_derivative("sigmoid", act.FIGURE_X, 12))
+
+
+def test_static_and_jupyter_views_draw_the_same_bound():
+    # The bound reaches the Vega chart as SymPy's expression printed for Vega, and the
+    # matplotlib plot through lambdify: evaluate the printed text (Vega's log, pow and
+    # division mean what Python's do) and compare at every depth of the figure (1e-12 relative).
+    from derivations.explore import vega_expr
+
+    n = sp.Symbol("n", positive=True)
+    for name in act.ACTIVATIONS:
+        expr = act._log10_bound_expr(name, n)
+        code = vega_expr(expr, {n: "depth"})
+        as_plotted = sp.lambdify(n, expr, "math")
+        for depth in range(1, act.FIGURE_MAX_DEPTH + 1):
+            printed = eval(code, {"log": math.log, "pow": math.pow, "exp": math.exp, "depth": depth})
+            assert math.isclose(printed, as_plotted(depth), rel_tol=1e-12, abs_tol=1e-15)
+            assert math.isclose(printed, depth * math.log10(float(act.max_derivative(name))), rel_tol=1e-12, abs_tol=1e-15)

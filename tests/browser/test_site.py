@@ -58,6 +58,17 @@ def _figure_png(page, explorer) -> bytes:
     return explorer.query_selector("svg.marks").screenshot()
 
 
+def _redrawn_png(page, explorer, before: bytes, limit_ms: int = 8000) -> bytes:
+    """The chart's pixels once they differ from ``before`` (Vega redraws asynchronously),
+    or its pixels after ``limit_ms`` if they never do (the caller's assert then fails)."""
+    waited, after = 0, _figure_png(page, explorer)
+    while after == before and waited < limit_ms:
+        page.wait_for_timeout(200)
+        waited += 200
+        after = _figure_png(page, explorer)
+    return after
+
+
 def _controls(explorer):
     return explorer.query_selector_all(".vega-bindings input[type=range], .vega-bindings select") + [
         group for group in explorer.query_selector_all(".vega-bindings .vega-bind")
@@ -104,8 +115,7 @@ def test_every_control_redraws_its_figure(path, site_url, open_page, artifacts):
         for c_index, control in enumerate(controls):
             before = _figure_png(page, explorer)
             what = _move(page, control)
-            page.wait_for_timeout(SETTLE_MS)
-            after = _figure_png(page, explorer)
+            after = _redrawn_png(page, explorer, before)
             (artifacts / f"control-{name}-{c_index}-before.png").write_bytes(before)
             (artifacts / f"control-{name}-{c_index}-after.png").write_bytes(after)
             assert before != after, f"figure {name}: moving control {c_index} ({what}) left the pixels unchanged"
