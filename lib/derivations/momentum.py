@@ -27,6 +27,8 @@ from typing import Callable, NamedTuple
 import numpy as np
 import sympy as sp
 
+from . import activations
+
 __all__ = [
     "step", "reverse_step", "trajectory", "reverse_trajectory", "reversal_errors",
     "symbolic_step", "symbolic_jacobian", "block_jacobian", "symmetric_hessian", "polynomial_det",
@@ -492,15 +494,12 @@ def logistic_regression(n_samples: int = 80, n_features: int = 2, seed: int = 0)
     y = (rng.random(n_samples) < 1.0 / (1.0 + np.exp(-X @ w))).astype(np.float64)
     n = float(n_samples)
 
-    def sig(z):
-        return 0.5 * (1.0 + np.tanh(0.5 * z))
-
     def lin(t):  # X theta as elementwise sums (no BLAS: reproducible bits, see quadratic)
         return (X * t).sum(axis=1)
 
     return Problem(loss=lambda t: float(np.mean(np.logaddexp(0.0, lin(t)) - y * lin(t))),
-                   grad=lambda t: (X * (sig(lin(t)) - y)[:, None]).sum(axis=0) / n,
-                   hessian=lambda t: (X.T * (sig(lin(t)) * (1.0 - sig(lin(t))))) @ X / n,
+                   grad=lambda t: (X * (activations.phi("sigmoid", lin(t)) - y)[:, None]).sum(axis=0) / n,
+                   hessian=lambda t: (X.T * activations.phi_prime("sigmoid", lin(t))) @ X / n,
                    theta_star=None)
 
 
