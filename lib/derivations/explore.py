@@ -298,11 +298,7 @@ class Explorer:
         return box
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        bundle = {}
-        try:
-            bundle.update(self.widget()._repr_mimebundle_())
-        except ImportError:  # no ipywidgets: the static view alone
-            pass
+        bundle = dict(self.widget()._repr_mimebundle_())
         bundle["text/html"] = self.html()
         bundle["text/plain"] = f"Explorer {self.name!r} with controls " + ", ".join(c.name for c in self.controls)
         return bundle
