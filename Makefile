@@ -27,14 +27,18 @@ assets/vendor/.copied: node_modules/.package-lock.json tools/vendor_assets.py
 	$(PY) tools/vendor_assets.py
 	touch $@
 
-# The execution cache knows each chapter's code but not the package it imports: when the
-# package changes, drop the cache (and Sphinx's record of read pages) so every chapter runs again.
-_build/.lib-stamp: $(wildcard lib/derivations/*.py)
-	rm -rf _build/.jupyter_cache _build/.doctrees
-	mkdir -p _build && touch $@
+# Everything the site is built from. When none of it changed since the last build, `make book`
+# does nothing; otherwise Sphinx re-reads only the changed pages, and tools/lib_deps.py re-runs
+# only the chapters whose own code or imported `derivations` modules changed.
+SOURCES := $(shell find book lib tools assets -type f -not -path '*/__pycache__/*' \
+             -not -path '*/.ipynb_checkpoints/*' -not -path 'assets/vendor/*' 2>/dev/null) \
+           _config.yml _toc.yml references.bib
 
-book: $(STAMP) assets/vendor/.copied _build/.lib-stamp
+_build/html/.built: $(STAMP) assets/vendor/.copied $(SOURCES)
 	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
+	touch $@
+
+book: _build/html/.built
 	@echo "The book is built: open file://$(CURDIR)/_build/html/index.html"
 
 test: book
