@@ -41,10 +41,12 @@ _build/html/.built: $(STAMP) assets/vendor/.copied $(SOURCES)
 book: _build/html/.built
 	@echo "The book is built: open file://$(CURDIR)/_build/html/index.html"
 
+# Two workers (the machines have 2 cores): unit and browser tests share them, then every
+# executed chapter runs again under nbval, two at a time.
 test: book
-	$(PY) -m pytest tests
+	$(PY) -m pytest -n 2 --dist loadgroup tests
 	$(PY) tools/executed_notebooks.py
-	$(PY) -m pytest --nbval _build/executed -p no:cacheprovider
+	$(PY) -m pytest -n 2 --nbval _build/executed -p no:cacheprovider
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) book/

@@ -158,7 +158,7 @@ def _outdated(app, env, added, changed, removed):
                 record = cache.match_cache_notebook(read_myst_markdown_notebook(source))
             except KeyError:
                 continue
-            cache.remove_cache_record(record.pk)
+            cache.remove_cache(record.pk)
     app._lib_deps_current = current
     return [d for d, _ in stale if d not in changed and d not in added]
 

@@ -4,7 +4,8 @@ Jupyter Book 1 always loads sphinx-thebe, which adds a script naming a CDN URL f
 (and, as set up by JB, declares ``THEBE_JS_URL`` twice, an error in every page's console).
 The book has no live-kernel button, so those scripts are dropped. MyST-NB also embeds the
 ipywidgets state saved at execution time; the static pages draw their figures with Vega
-instead, so that state (tens of kB per figure) is dropped as well.
+instead, so that state (tens of kB per figure) is dropped as well. The Vega libraries
+(0.8 MB) are loaded only by pages that draw a chart.
 """
 
 from __future__ import annotations
@@ -21,10 +22,16 @@ def _unwanted(script) -> bool:
     )
 
 
+def _needs_vega(script, body: str) -> bool:
+    filename = getattr(script, "filename", None) or ""
+    return "vendor/vega" not in filename or 'class="explorer"' in body
+
+
 def _prune_scripts(app, pagename, templatename, context, doctree):
     scripts = context.get("script_files")
+    body = context.get("body", "") or ""
     if scripts:
-        context["script_files"] = [s for s in scripts if not _unwanted(s)]
+        context["script_files"] = [s for s in scripts if not _unwanted(s) and _needs_vega(s, body)]
 
 
 def setup(app):

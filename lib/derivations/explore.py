@@ -269,32 +269,41 @@ class Explorer:
         )
 
     # -- the Jupyter view -----------------------------------------------------------------
+    def renderer(self) -> "_Renderer":
+        """One reusable figure for this Explorer (see :class:`_Renderer`)."""
+        return _Renderer(self)
+
     def render_png(self, **params) -> bytes:
-        """The matplotlib view at the given control values, as PNG bytes."""
-        from matplotlib.figure import Figure
+        """The matplotlib view at the given control values, as PNG bytes (a fresh figure)."""
+        return self.renderer().png(**params)
 
-        fig = Figure(figsize=(self.width, self.height), layout="constrained")
-        values = {**self.defaults(), **params}
-        self.plot(fig, self.data(**values), **values)
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=90)
-        return buf.getvalue()
+    def widget(self, threaded: bool | None = None):
+        """ipywidgets controls above an image that redraws whenever a control moves.
 
-    def widget(self):
-        """ipywidgets controls above an image that redraws whenever a control moves."""
+        One figure is drawn once and then updated in place. In a running kernel the redraws
+        happen on a worker thread that always draws the latest control values, so a fast
+        drag skips the intermediate positions instead of queueing a redraw for each
+        (``threaded=False`` draws synchronously, as in tests).
+        """
         import ipywidgets as w
 
         controls = {c.name: c.widget() for c in self.controls}
-        image = w.Image(value=self.render_png(), format="png")
+        renderer = self.renderer()
+        image = w.Image(value=renderer.png(), format="png",
+                        layout=w.Layout(width="100%", max_width=f"{int(self.width * _DPI)}px", height="auto"))
+        if threaded is None:
+            threaded = _in_kernel()
+        latest = _Latest(lambda params: setattr(image, "value", renderer.png(**params)), threaded)
 
         def redraw(_change=None):
-            image.value = self.render_png(**{k: v.value for k, v in controls.items()})
+            latest.submit({k: v.value for k, v in controls.items()})
 
         for ctl in controls.values():
             ctl.observe(redraw, names="value")
-        box = w.VBox([*controls.values(), image])
+        box = w.VBox([*controls.values(), image], layout=w.Layout(max_width="100%"))
         box.explorer_controls = controls  # for tests and for readers who want to drive it from code
         box.explorer_image = image
+        box.explorer_wait = latest.wait
         return box
 
     def _repr_mimebundle_(self, include=None, exclude=None):
@@ -302,6 +311,109 @@ class Explorer:
         bundle["text/html"] = self.html()
         bundle["text/plain"] = f"Explorer {self.name!r} with controls " + ", ".join(c.name for c in self.controls)
         return bundle
+
+
+_DPI = 90
+
+
+def _in_kernel() -> bool:
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with ipywidgets
+        return False
+    shell = get_ipython()
+    return shell is not None and hasattr(shell, "kernel")
+
+
+class _Renderer:
+    """A matplotlib figure drawn once and then updated in place, rendered to PNG by Agg.
+
+    The first draw lays the figure out (constrained layout); later draws keep that layout
+    fixed and only change what the plot function updates (artists' data, titles, limits),
+    which is several times cheaper than building a new figure. A plot function that adds
+    axes on every call (not in-place) is detected, and the figure is rebuilt each time.
+    """
+
+    def __init__(self, explorer: "Explorer"):
+        self.explorer = explorer
+        self.fig = None
+
+    def _new_figure(self):
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=(self.explorer.width, self.explorer.height), layout="constrained")
+        FigureCanvasAgg(fig)
+        return fig
+
+    def png(self, **params) -> bytes:
+        values = {**self.explorer.defaults(), **params}
+        data = self.explorer.data(**values)
+        first = self.fig is None
+        if first:
+            self.fig = self._new_figure()
+        n_axes = len(self.fig.axes)
+        self.explorer.plot(self.fig, data, **values)
+        if not first and len(self.fig.axes) != n_axes:
+            # Not an in-place plot function: draw it on a fresh figure instead.
+            self.fig = self._new_figure()
+            self.explorer.plot(self.fig, data, **values)
+            first = True
+        if first:
+            self.fig.canvas.draw()  # lay out once...
+            self.fig.set_layout_engine("none")  # ...then keep that layout
+        buf = io.BytesIO()
+        self.fig.savefig(buf, format="png", dpi=_DPI)
+        return buf.getvalue()
+
+
+class _Latest:
+    """Run ``job`` on the most recent submitted value; values submitted while it runs are
+    replaced by newer ones, so only the last of a burst is drawn after the current one."""
+
+    def __init__(self, job: Callable[[Any], None], threaded: bool):
+        import threading
+
+        self.job, self.threaded = job, threaded
+        self._pending = None
+        self._has_pending = False
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._idle = threading.Event()
+        self._idle.set()
+        if threaded:
+            threading.Thread(target=self._loop, daemon=True, name="explorer-redraw").start()
+
+    def submit(self, value) -> None:
+        if not self.threaded:
+            self.job(value)
+            return
+        with self._lock:
+            self._pending, self._has_pending = value, True
+            self._idle.clear()
+        self._wake.set()
+
+    def _loop(self) -> None:
+        while True:
+            self._wake.wait()
+            with self._lock:
+                value, has = self._pending, self._has_pending
+                self._has_pending = False
+                self._wake.clear()
+            if has:
+                try:
+                    self.job(value)
+                except Exception:  # keep the worker alive; show the error in the log
+                    import traceback
+
+                    traceback.print_exc()
+            with self._lock:
+                if not self._has_pending:
+                    self._idle.set()
+
+    def wait(self, timeout: float | None = 10.0) -> bool:
+        """Block until every submitted value has been drawn (True) or the timeout passes."""
+        return self._idle.wait(timeout)
 
 
 class _VegaPrinter(CodePrinter):

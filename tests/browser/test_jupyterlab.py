@@ -35,9 +35,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def jupyterlab(tmp_path):
-    """A JupyterLab server on 127.0.0.1 with a token, the chapter in its root, .md -> notebook."""
+@pytest.fixture(scope="session")
+def jupyterlab(tmp_path_factory):
+    """One JupyterLab server for the whole run (per xdist worker) on 127.0.0.1 with a token,
+    every chapter copied into its root, .md files opening as notebooks."""
+    tmp_path = tmp_path_factory.mktemp("jupyterlab")
     root = tmp_path / "root"
     root.mkdir()
     for chapter in CHAPTERS:
@@ -125,7 +127,8 @@ def _move_slider(page, handle, what: str, before: str) -> str:
 def test_chapter_widgets_work_in_jupyterlab(chapter, jupyterlab, open_page, artifacts):
     url, token = jupyterlab
     stem = chapter.removesuffix(".md")
-    page, log = open_page(f"{url}/lab/tree/{chapter}?token={token}", viewport=(1400, 1000))
+    # A workspace of its own, so the shared server does not reopen other tests' notebooks.
+    page, log = open_page(f"{url}/lab/workspaces/{stem}/tree/{chapter}?reset&token={token}", viewport=(1400, 1000))
     # jupytext's notebook view (not the Markdown editor) must open the chapter.
     page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=90_000)
     # "Run All" before the kernel is up would silently run nothing: wait for an idle kernel.
@@ -156,3 +159,15 @@ def test_chapter_widgets_work_in_jupyterlab(chapter, jupyterlab, open_page, arti
     # No cell may have failed on the way.
     errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").count()
     assert errors == 0, "a cell wrote to stderr or raised"
+    page.close()
+    _shut_down_kernels(url, token)
+
+
+def _shut_down_kernels(url: str, token: str) -> None:
+    """Free the CPU for the next chapter: the server is shared by the whole run."""
+    headers = {"Authorization": f"token {token}"}
+    with urllib.request.urlopen(urllib.request.Request(f"{url}/api/kernels", headers=headers), timeout=10) as r:
+        kernels = json.load(r)
+    for k in kernels:
+        urllib.request.urlopen(urllib.request.Request(f"{url}/api/kernels/{k['id']}", method="DELETE",
+                                                      headers=headers), timeout=10)
