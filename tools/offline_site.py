@@ -6,9 +6,23 @@ The book has no live-kernel button, so those scripts are dropped. MyST-NB also e
 ipywidgets state saved at execution time; the static pages draw their figures with Vega
 instead, so that state (tens of kB per figure) is dropped as well. The Vega libraries
 (0.8 MB) are loaded only by pages that draw a chart.
+
+The theme shows its icons (search, menu, download...) with Font Awesome's JavaScript kit,
+1.5 MB on every page. After the build, each page loads instead a stylesheet holding Font
+Awesome's base rules and only the icons the site uses (a few kB, from the pinned npm
+package), drawn with the webfont the theme already ships.
 """
 
 from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FA_CSS = ROOT / "node_modules" / "@fortawesome" / "fontawesome-free" / "css"
+FA_OUT = "_static/vendor/fontawesome/css/icons.css"
+_FA_SCRIPT = re.compile(r'<script defer src="([./]*)_static/scripts/fontawesome\.js[^"]*"></script>')
+_ICON_RULE = re.compile(r"^(\.fa-[a-z0-9-]+::?before\s*,?\s*)+$")
 
 
 def _unwanted(script) -> bool:
@@ -34,6 +48,40 @@ def _prune_scripts(app, pagename, templatename, context, doctree):
         context["script_files"] = [s for s in scripts if not _unwanted(s) and _needs_vega(s, body)]
 
 
+def _icon_stylesheet(used: set[str]) -> str:
+    """Font Awesome's rules, keeping of the per-icon rules only those for icons in ``used``."""
+    css = (FA_CSS / "fontawesome.css").read_text(encoding="utf-8") + (FA_CSS / "solid.css").read_text(encoding="utf-8")
+    css = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
+    kept = []
+    for block in css.split("}"):
+        if "{" not in block:
+            continue
+        selector, body = block.split("{", 1)
+        names = re.findall(r"\.fa-([a-z0-9-]+)::?before", selector)
+        if _ICON_RULE.match(selector.strip()) and not used.intersection(names):
+            continue
+        kept.append(f"{selector.strip()}{{{body.strip()}}}")
+    return "\n".join(kept) + "\n"
+
+
+def _replace_icon_kit(app, exception):
+    if exception is not None or app.builder.format != "html":
+        return
+    out = Path(app.outdir)
+    used: set[str] = set()
+    for page in out.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        used |= set(re.findall(r"\bfa-([a-z0-9-]+)", text))
+        match = _FA_SCRIPT.search(text)
+        if match:
+            link = f'<link rel="stylesheet" href="{match.group(1)}{FA_OUT}" />'
+            page.write_text(text[:match.start()] + link + text[match.end():], encoding="utf-8")
+    target = out / FA_OUT
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(_icon_stylesheet(used), encoding="utf-8")
+
+
 def setup(app):
     app.connect("html-page-context", _prune_scripts, priority=900)
+    app.connect("build-finished", _replace_icon_kit)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
