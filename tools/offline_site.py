@@ -11,10 +11,16 @@ The theme shows its icons (search, menu, download...) with Font Awesome's JavaSc
 1.5 MB on every page. After the build, each page loads instead a stylesheet holding Font
 Awesome's base rules and only the icons the site uses (a few kB, from the pinned npm
 package), drawn with the webfont the theme already ships.
+
+An Explorer's precomputed table (every control combination's numbers) is moved out of its
+page into a script next to it (``_static/explorers/<page>-<figure>.js``), which the page
+loads before drawing: the page's HTML stays small and readable, and the table still loads
+from ``file://`` (a ``fetch`` of a JSON file would not).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -64,6 +70,35 @@ def _icon_stylesheet(used: set[str]) -> str:
     return "\n".join(kept) + "\n"
 
 
+_EMBED = re.compile(r'vegaEmbed\("#explorer-([a-z0-9-]+)", ')
+_TABLE = "explorer_table"
+
+
+def _extract_tables(page: Path, text: str, out: Path) -> str:
+    """Move each inline Explorer table of ``text`` into its own script; return the new page."""
+    pieces, pos = [], 0
+    for match in _EMBED.finditer(text):
+        if match.start() < pos:
+            continue
+        spec, end = json.JSONDecoder().raw_decode(text, match.end())
+        rows = spec.get("datasets", {}).pop(_TABLE, None)
+        if rows is None:
+            continue
+        key = f"{page.stem}-{match.group(1)}"
+        script = out / "_static" / "explorers" / f"{key}.js"
+        script.parent.mkdir(parents=True, exist_ok=True)
+        script.write_text(f"(window.explorerTables = window.explorerTables || {{}})[{json.dumps(key)}] = "
+                          + json.dumps(rows, separators=(",", ":")) + ";\n", encoding="utf-8")
+        start = text.rfind("<script", 0, match.start())
+        src = Path(*[".."] * (len(page.relative_to(out).parts) - 1), "_static", "explorers", f"{key}.js").as_posix()
+        spec_js = json.dumps(spec, separators=(",", ":"), sort_keys=True).replace("</", "<\\/")
+        pieces += [text[pos:start], f'<script src="{src}"></script>\n', text[start:match.end()],
+                   f'Object.assign({spec_js}, {{"datasets": Object.assign({json.dumps(spec.get("datasets", {}))}, '
+                   f'{{"{_TABLE}": window.explorerTables[{json.dumps(key)}]}})}})']
+        pos = end
+    return "".join(pieces) + text[pos:] if pieces else text
+
+
 def _replace_icon_kit(app, exception):
     if exception is not None or app.builder.format != "html":
         return
@@ -72,10 +107,13 @@ def _replace_icon_kit(app, exception):
     for page in out.rglob("*.html"):
         text = page.read_text(encoding="utf-8")
         used |= set(re.findall(r"\bfa-([a-z0-9-]+)", text))
-        match = _FA_SCRIPT.search(text)
+        new = _extract_tables(page, text, out)
+        match = _FA_SCRIPT.search(new)
         if match:
             link = f'<link rel="stylesheet" href="{match.group(1)}{FA_OUT}" />'
-            page.write_text(text[:match.start()] + link + text[match.end():], encoding="utf-8")
+            new = new[:match.start()] + link + new[match.end():]
+        if new != text:
+            page.write_text(new, encoding="utf-8")
     target = out / FA_OUT
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(_icon_stylesheet(used), encoding="utf-8")

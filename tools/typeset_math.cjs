@@ -21,7 +21,7 @@ const { AssistiveMmlHandler } = require("mathjax-full/js/a11y/assistive-mml.js")
 const { AllPackages } = require("mathjax-full/js/input/tex/AllPackages.js");
 
 const MARK = "<!-- maths typeset at build time -->";
-const FORMULA = /(<(span|div) class="math notranslate nohighlight"[^>]*>)([\s\S]*?)(<\/\2>)/g;
+const FORMULA = /(<(span|div) class="(?:[^"]* )?math notranslate nohighlight"[^>]*>)([\s\S]*?)(<\/\2>)/g;
 const DISPLAY = /\\\[([\s\S]*?)\\\]/;
 const INLINE = /^\\\(([\s\S]*?)\\\)$/;
 

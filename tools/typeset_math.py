@@ -45,7 +45,7 @@ def _typeset(app, exception):
         return
     out = Path(app.outdir)
     pages = [p for p in out.rglob("*.html") if not p.relative_to(out).parts[0].startswith("_")
-             and MARK not in (text := p.read_text(encoding="utf-8")) and 'class="math notranslate' in text]
+             and MARK not in (text := p.read_text(encoding="utf-8")) and 'math notranslate nohighlight' in text]
     if not pages:
         return
     macros = (app.config.mathjax3_config or {}).get("tex", {}).get("macros", {})
