@@ -48,8 +48,11 @@ test: book
 	$(PY) tools/executed_notebooks.py
 	$(PY) -m pytest -n 2 --nbval _build/executed -p no:cacheprovider
 
+# JupyterLab renders the chapters' MyST (jupyterlab-myst), opens .md files as notebooks
+# (jupytext), never autosaves them, and shows no news or update pop-ups.
 lab: $(STAMP)
-	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) book/
+	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) --LabApp.news_url= \
+	  --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate book/
 
 freeze: $(STAMP)
 	{ head -n 2 requirements.txt; $(PY) -m pip freeze --exclude-editable; } > requirements.txt.new && mv requirements.txt.new requirements.txt

@@ -25,7 +25,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from .conftest import ROOT
 
-CHAPTERS = sorted(p for p in (ROOT / "book").glob("*.md") if ".explorer()" in p.read_text(encoding="utf-8"))
+CHAPTERS = sorted(p for p in (ROOT / "book").glob("*.md") if "```{code-cell}" in p.read_text(encoding="utf-8"))
 RUN_ALL_TIMEOUT_MS = 240_000  # a fresh kernel runs the whole chapter (about 20 s here)
 
 
@@ -45,10 +45,13 @@ def jupyterlab(tmp_path_factory):
     for chapter in CHAPTERS:
         shutil.copy(chapter, root / chapter.name)
     # Open Markdown files with jupytext's notebook view by default (user-level settings).
-    settings = tmp_path / "settings" / "@jupyterlab" / "docmanager-extension"
-    settings.mkdir(parents=True)
-    (settings / "plugin.jupyterlab-settings").write_text(json.dumps(
-        {"defaultViewers": {"markdown": "Jupytext Notebook", "myst": "Jupytext Notebook"}}))
+    # The same settings as `make lab` (tools/jupyterlab-overrides.json): no autosave, no news.
+    overrides = json.loads((ROOT / "tools" / "jupyterlab-overrides.json").read_text())
+    for plugin, values in overrides.items():
+        package, name = plugin.split(":")
+        folder = tmp_path / "settings" / package
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{name}.jupyterlab-settings").write_text(json.dumps(values))
     token, port = secrets.token_hex(16), _free_port()
     env = {**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "settings"),
            "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "workspaces"), "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
@@ -93,7 +96,7 @@ def _wait_for_new_image(page, old: str, what: str) -> str:
     return new
 
 
-def _settled_image(page, quiet_s: float = 2.0, limit_s: float = 60.0) -> str:
+def _settled_image(page, quiet_s: float = 0.5, limit_s: float = 60.0) -> str:
     """The image once it has stopped changing for quiet_s (redraws of earlier moves may queue)."""
     src, since, start = _image_src(page), time.time(), time.time()
     while time.time() - since < quiet_s:
@@ -136,6 +139,13 @@ def test_chapter_widgets_work_in_jupyterlab(chapter, jupyterlab, open_page, arti
     page.locator(".jp-NotebookPanel .jp-Cell").first.click()
     page.get_by_role("menuitem", name="Run", exact=True).click()
     page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+    if ".explorer()" not in (ROOT / "book" / chapter).read_text(encoding="utf-8"):
+        page.wait_for_function("() => ![...document.querySelectorAll('.jp-InputArea-prompt')]"
+                               ".some(e => e.textContent.includes('*'))", timeout=RUN_ALL_TIMEOUT_MS)
+        _assert_myst_rendered(page, stem, artifacts)
+        page.close()
+        _shut_down_kernels(url, token)
+        return
     page.wait_for_selector(".jp-OutputArea-output .widget-slider", timeout=RUN_ALL_TIMEOUT_MS)
     page.wait_for_selector(".jp-OutputArea-output .widget-image, .jp-OutputArea-output img.jupyter-widgets",
                            timeout=60_000)
@@ -156,11 +166,37 @@ def test_chapter_widgets_work_in_jupyterlab(chapter, jupyterlab, open_page, arti
         current = _settled_image(page)
         page.screenshot(path=str(artifacts / f"jupyterlab-{stem}-choice-{k}.png"))
 
+    _assert_myst_rendered(page, stem, artifacts)
+
     # No cell may have failed on the way.
     errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").count()
     assert errors == 0, "a cell wrote to stderr or raised"
     page.close()
     _shut_down_kernels(url, token)
+
+
+# What a chapter's Markdown looks like when JupyterLab shows it as raw text instead of MyST.
+RAW_MYST = ["```{", ":label:", ":class:", "{eq}`", "{ref}`", "{prf:ref}`", "{doc}`", "{cite", "{glue:",
+            "{eval}`", "{numref}`", ":::{"]
+
+
+def _assert_myst_rendered(page, stem: str, artifacts) -> None:
+    """After Run All, the chapter reads like its web page: no raw directive, role, label or
+    placeholder, no maths error, every computed number filled in."""
+    page.wait_for_timeout(1000)
+    text = page.inner_text(".jp-NotebookPanel .jp-Notebook")
+    markdown = "\n".join(page.locator(".jp-MarkdownCell .jp-RenderedMarkdown").all_inner_texts())
+    raw = [needle for needle in RAW_MYST if needle in markdown]
+    labels = [line for line in markdown.splitlines() if line.strip().startswith("(") and line.strip().endswith(")=")]
+    errors = page.locator(".jp-MarkdownCell .katex-error, .jp-MarkdownCell .myst-error, "
+                          ".jp-MarkdownCell [class*='error']").count()
+    pending = page.locator(".jp-MarkdownCell .myst-inline-expression code, "
+                           ".jp-MarkdownCell [class*='inline-expression'] code").count()
+    page.screenshot(path=str(artifacts / f"jupyterlab-{stem}-rendered.png"), full_page=False)
+    assert not raw and not labels, f"{stem}: raw MyST in JupyterLab: {raw} {labels[:3]}"
+    assert errors == 0, f"{stem}: {errors} rendering errors (undefined maths macro?) in JupyterLab"
+    assert pending == 0, f"{stem}: {pending} computed numbers not filled in after Run All"
+    assert "Traceback" not in text
 
 
 def _shut_down_kernels(url: str, token: str) -> None:
