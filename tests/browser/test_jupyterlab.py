@@ -35,11 +35,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def jupyterlab(tmp_path_factory):
-    """One JupyterLab server for the whole run (per xdist worker) on 127.0.0.1 with a token,
-    every chapter copied into its root, .md files opening as notebooks."""
-    tmp_path = tmp_path_factory.mktemp("jupyterlab")
+def start_jupyterlab(tmp_path: Path):
+    """A JupyterLab server on 127.0.0.1 with a token, every chapter copied into its root,
+    .md files opening as notebooks; returns (url, token, stop). Shared with `make bench`."""
     root = tmp_path / "root"
     root.mkdir()
     for chapter in CHAPTERS:
@@ -63,23 +61,36 @@ def jupyterlab(tmp_path_factory):
          *(["--allow-root"] if os.geteuid() == 0 else [])],
         env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
+
+    def stop():
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
     deadline = time.time() + 60
     while True:
         try:
             urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2)
-            break
+            return url, token, stop
         except OSError:
             if time.time() > deadline or proc.poll() is not None:
-                proc.kill()
-                pytest.fail(f"JupyterLab did not start; log:\n{(tmp_path / 'jupyterlab.log').read_text()[-3000:]}")
+                stop()
+                raise RuntimeError(f"JupyterLab did not start; log:\n{(tmp_path / 'jupyterlab.log').read_text()[-3000:]}")
             time.sleep(0.5)
-    yield url, token
-    proc.terminate()
+
+
+@pytest.fixture(scope="session")
+def jupyterlab(tmp_path_factory):
+    """One JupyterLab server for the whole run (per xdist worker)."""
     try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+        url, token, stop = start_jupyterlab(tmp_path_factory.mktemp("jupyterlab"))
+    except RuntimeError as err:
+        pytest.fail(str(err))
+    yield url, token
+    stop()
 
 
 def _image_src(page) -> str:
