@@ -5,7 +5,8 @@ Jupyter Book 1 always loads sphinx-thebe, which adds a script naming a CDN URL f
 The book has no live-kernel button, so those scripts are dropped. MyST-NB also embeds the
 ipywidgets state saved at execution time; the static pages draw their figures with Vega
 instead, so that state (tens of kB per figure) is dropped as well. The Vega libraries
-(0.8 MB) are loaded only by pages that draw a chart.
+(0.8 MB) are loaded only by pages that draw a chart, the self-check script only by pages
+with an answer box (it loads mathjs itself when a reader first checks an answer).
 
 The theme shows its icons (search, menu, download...) with Font Awesome's JavaScript kit,
 1.5 MB on every page. After the build, each page loads instead a stylesheet holding Font
@@ -42,16 +43,21 @@ def _unwanted(script) -> bool:
     )
 
 
-def _needs_vega(script, body: str) -> bool:
+def _needed(script, body: str) -> bool:
+    """Vega only where a chart is drawn, the self-check script only where a box is."""
     filename = getattr(script, "filename", None) or ""
-    return "vendor/vega" not in filename or 'class="explorer"' in body
+    if "vendor/vega" in filename:
+        return 'class="explorer"' in body
+    if filename.endswith("selfcheck.js"):
+        return 'class="self-check-box"' in body
+    return True
 
 
 def _prune_scripts(app, pagename, templatename, context, doctree):
     scripts = context.get("script_files")
     body = context.get("body", "") or ""
     if scripts:
-        context["script_files"] = [s for s in scripts if not _unwanted(s) and _needs_vega(s, body)]
+        context["script_files"] = [s for s in scripts if not _unwanted(s) and _needed(s, body)]
 
 
 def _icon_stylesheet(used: set[str]) -> str:
@@ -69,6 +75,10 @@ def _icon_stylesheet(used: set[str]) -> str:
         kept.append(f"{selector.strip()}{{{body.strip()}}}")
     return "\n".join(kept) + "\n"
 
+
+# The theme's search button shows "Search Ctrl+K" but is named just "Search" (axe:
+# label-content-name-mismatch): without the aria-label its name is its visible text.
+_SEARCH_LABEL = re.compile(r'(<button class="btn search-button-field[^"]*"[^>]*?) aria-label="Search"')
 
 _EMBED = re.compile(r'vegaEmbed\("#explorer-([a-z0-9-]+)", ')
 _TABLE = "explorer_table"
@@ -107,7 +117,7 @@ def _replace_icon_kit(app, exception):
     for page in out.rglob("*.html"):
         text = page.read_text(encoding="utf-8")
         used |= set(re.findall(r"\bfa-([a-z0-9-]+)", text))
-        new = _extract_tables(page, text, out)
+        new = _SEARCH_LABEL.sub(r"\1", _extract_tables(page, text, out))
         match = _FA_SCRIPT.search(new)
         if match:
             link = f'<link rel="stylesheet" href="{match.group(1)}{FA_OUT}" />'

@@ -27,7 +27,8 @@ const INLINE = /^\\\(([\s\S]*?)\\\)$/;
 
 function unescape(text) {
   return text.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&quot;/g, '"')
-    .replace(/&#39;/g, "'").replace(/&amp;/g, "&");
+    .replace(/&#x([0-9a-fA-F]+);/g, (m, h) => String.fromCodePoint(parseInt(h, 16)))
+    .replace(/&#([0-9]+);/g, (m, d) => String.fromCodePoint(parseInt(d, 10))).replace(/&amp;/g, "&");
 }
 
 function main() {

@@ -1,5 +1,7 @@
 """Copy the front-end libraries the site serves itself from node_modules into assets/vendor.
 
+They are MathJax, the Vega stack (the Explorer figures) and mathjs (the self-check boxes).
+
 The files come from the npm registry through package-lock.json (``npm ci``), never from a
 CDN at page-load time, so the built site works offline and tells no third party about
 its readers. Run by ``make`` before each build; assets/vendor is not committed.
@@ -17,6 +19,10 @@ FILES = {
     "vega/build/vega.min.js": "vega.min.js",
     "vega-lite/build/vega-lite.min.js": "vega-lite.min.js",
     "vega-embed/build/vega-embed.min.js": "vega-embed.min.js",
+    # mathjs's minified browser bundle (global `math`), for the self-check boxes
+    # (assets/selfcheck.js parses readers' answers with it); its licence file sits beside it.
+    "mathjs/lib/browser/math.js": "math.js",
+    "mathjs/lib/browser/math.js.LICENSE.txt": "math.js.LICENSE.txt",
 }
 TREES = {"mathjax/es5": "mathjax"}
 

@@ -163,6 +163,8 @@ class Explorer:
     ``plot(fig, data, **params)`` draws them with matplotlib (the Jupyter view);
     ``chart(source, params)`` returns an Altair chart over ``source``, the precomputed table
     already filtered to the current control values (the static view).
+    ``description`` says in a sentence what the figure shows: it is the chart's accessible
+    description (screen readers read it) and the image's alt text in Jupyter.
     """
 
     name: str
@@ -173,6 +175,7 @@ class Explorer:
     width: float = 7.0
     height: float = 3.6
     digits: int = 5
+    description: str = ""
     _table: list | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -252,7 +255,14 @@ class Explorer:
         spec = chart.to_dict()
         spec.setdefault("datasets", {})[_TABLE] = rows
         spec.setdefault("usermeta", {})["explorer"] = self.name
+        spec["description"] = self.alt_text()
         return spec
+
+    def alt_text(self) -> str:
+        """What the figure shows, for readers who cannot see it."""
+        controls = ", ".join(c.label or c.name for c in self.controls)
+        what = self.description or f"Interactive figure {self.name.replace('-', ' ')}"
+        return f"{what.rstrip('.')}. Controls: {controls}."
 
     def html(self) -> str:
         """HTML that draws the chart with vega-embed (which the book's pages load locally)."""
@@ -261,7 +271,8 @@ class Explorer:
         spec = spec.replace("</", "<\\/")
         div = f"explorer-{self.name}"
         return (
-            f'<div class="explorer" id="{div}" data-explorer="{html.escape(self.name)}"></div>\n'
+            f'<div class="explorer" id="{div}" data-explorer="{html.escape(self.name)}" role="figure" '
+            f'aria-label="{html.escape(self.alt_text())}"></div>\n'
             '<script type="text/javascript">\n'
             f'vegaEmbed("#{div}", {spec}, {{"actions": false, "renderer": "svg"}})'
             '.catch(function (err) { console.error(err); });\n'
