@@ -33,25 +33,34 @@ def toc_files(node) -> list[str]:
     return found
 
 
-def main() -> int:
+def executed_notebook(path: Path, cache):
+    """The executed notebook (with all outputs) of the chapter at ``path`` as it is now, from
+    the execution cache; KeyError when the cache has no run of its current code."""
+    nb = read_myst_markdown_notebook(path.read_text(encoding="utf-8"))
+    record = cache.match_cache_notebook(nb)
+    return cache.get_cache_bundle(record.pk).nb
+
+
+def chapters_with_code() -> list[Path]:
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
     chapters = [ROOT / f"{name}.md" for name in [toc["root"], *toc_files(toc)]]
+    return [p for p in chapters if p.exists() and "```{code-cell}" in p.read_text(encoding="utf-8")]
+
+
+def main() -> int:
     cache = get_cache(str(ROOT / "_build" / ".jupyter_cache"))
     OUT.mkdir(parents=True, exist_ok=True)
     for old in OUT.glob("*.ipynb"):
         old.unlink()
     written = 0
-    for path in chapters:
-        if not path.exists() or "```{code-cell}" not in path.read_text(encoding="utf-8"):
-            continue
-        nb = read_myst_markdown_notebook(path.read_text(encoding="utf-8"))
+    for path in chapters_with_code():
         try:
-            record = cache.match_cache_notebook(nb)
+            nb = executed_notebook(path, cache)
         except KeyError:
             print(f"executed_notebooks: no executed copy of {path.relative_to(ROOT)} matches its "
                   "current code; run `make book` first", file=sys.stderr)
             return 1
-        nbformat.write(cache.get_cache_bundle(record.pk).nb, OUT / f"{path.stem}.ipynb")
+        nbformat.write(nb, OUT / f"{path.stem}.ipynb")
         written += 1
     print(f"executed_notebooks: wrote {written} notebooks to {OUT.relative_to(ROOT)}")
     return 0 if written else 1
