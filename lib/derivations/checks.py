@@ -34,7 +34,7 @@ import sympy as sp
 __all__ = [
     "real", "integer", "choice", "array", "function", "relative_error", "central_difference",
     "mp_central_difference", "check_close", "check_bound", "prove_identity", "Proved",
-    "Verified", "Numeric", "Argued", "claim", "Claim", "LEDGER", "EPS",
+    "Verified", "Numeric", "Argued", "BoundCheck", "claim", "Claim", "LEDGER", "EPS",
 ]
 
 #: float64 machine epsilon.
@@ -92,13 +92,14 @@ def choice(value, name: str, options: Iterable[str]) -> str:
 
 
 def array(value, name: str, *, shape: Sequence[int | str | None] | None = None, ndim: int | None = None,
-          dims: dict | None = None, allow_empty: bool = False) -> np.ndarray:
+          dims: dict | None = None, allow_empty: bool = False, max_abs: float | None = None) -> np.ndarray:
     """A finite float64 array (numbers only: no bools, strings or objects).
 
     ``shape`` gives each axis as an int (that length), None (any length) or a name: axes
     with the same name must have the same length, across calls too when the same ``dims``
     dict is passed (so ``array(W, "W", shape=("n", "n"), dims=d)`` then
     ``array(x, "x", shape=("n",), dims=d)`` checks that W is square and matches x).
+    ``max_abs`` refuses entries larger in magnitude (where a model would overflow float64).
     """
     try:
         arr = np.asarray(value)
@@ -122,6 +123,8 @@ def array(value, name: str, *, shape: Sequence[int | str | None] | None = None, 
                 raise ValueError(f"{name} has shape {arr.shape}, but axis {axis} must have length {want}")
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} must hold finite numbers only (no NaN or infinity)")
+    if max_abs is not None and arr.size and np.max(np.abs(arr)) > max_abs:
+        raise ValueError(f"{name} must have entries of magnitude at most {max_abs:g}, got {np.max(np.abs(arr)):g}")
     return arr
 
 
@@ -292,6 +295,10 @@ class BoundCheck:
     worst_ratio: float
     slack: float
     where: str | None = None
+    rank = 1
+
+    def status(self) -> str:
+        return f"checked numerically (value/bound up to {self.worst_ratio:.4g}, slack {self.slack:.0e})"
 
     def __str__(self) -> str:
         return f"largest value/bound = {self.worst_ratio:.6g} (<= 1 + {self.slack:.0e})"
@@ -374,23 +381,32 @@ def prove_identity(lhs, rhs, *, simplify: Callable = sp.simplify, points: int = 
     if simplify(diff) == 0:
         return Identity(sp.Eq(lhs, rhs, evaluate=False), Proved("the difference simplifies to 0", where))
     symbols = sorted(diff.free_symbols, key=str)
+    evaluated = 0
     for point in _rational_points(symbols, points, seed):
         try:
-            value = sp.nsimplify(diff.subs(point).doit())
-            value = sp.simplify(value)
+            value = sp.simplify(diff.subs(point).doit())
         except (ZeroDivisionError, ValueError):
             continue
-        if value.is_zero is False or (value.is_number and value != 0 and abs(complex(sp.N(value, 30))) > 0):
+        if value.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+            continue  # a pole of either side: not a point of comparison
+        if not value.is_number:
+            # An undefined function or a symbol without a value: no exact evaluation is possible.
+            raise AssertionError(f"cannot decide lhs == rhs: simplification leaves {sp.simplify(diff)}, "
+                                 f"which is not a number at {point} ({value})")
+        if value != 0 and (value.is_zero is False or abs(complex(sp.N(value, 50))) > 0):
             raise AssertionError(f"not an identity: lhs - rhs = {value} at {point}")
+        evaluated += 1
+    if evaluated < max(1, points // 2):
+        raise AssertionError(f"cannot decide lhs == rhs: only {evaluated} of {points} random points were usable")
     return Identity(sp.Eq(lhs, rhs, evaluate=False),
-                    Verified(f"{points} random rational points (simplification could not decide)", where))
+                    Verified(f"{evaluated} random rational points (simplification could not decide)", where))
 
 
 # ---------------------------------------------------------------------------------------
 # The claims ledger
 # ---------------------------------------------------------------------------------------
 
-_KINDS = {Proved: "proved", Verified: "verified", Numeric: "numeric", Argued: "argued"}
+_KINDS = {Proved: "proved", Verified: "verified", Numeric: "numeric", BoundCheck: "numeric", Argued: "argued"}
 
 
 @dataclass
@@ -450,8 +466,9 @@ def claim(label: str, statement: str, *checks) -> Claim:
     found = []
     for c in checks:
         c = c.check if isinstance(c, Identity) else c
-        if not isinstance(c, (Proved, Verified, Numeric, Argued)):
-            raise ValueError(f"a check must be a Proved, Verified, Numeric, Argued or Identity record, got {_show(c)}")
+        if not isinstance(c, (Proved, Verified, Numeric, BoundCheck, Argued)):
+            raise ValueError("a check must be a Proved, Verified, Numeric, BoundCheck, Argued or Identity "
+                             f"record, got {_show(c)}")
         found.append(c)
     result = Claim(label, statement, found or [Argued()])
     LEDGER[label] = result
