@@ -141,7 +141,11 @@ def function(value, name: str) -> Callable:
 
 def relative_error(a, b, tiny: float = 1e-300) -> np.ndarray:
     """Elementwise |a - b| / max(|a|, |b|, tiny): 0 when equal, at most 2 when signs differ."""
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    a, b = np.asarray(a), np.asarray(b)
+    for what, v in (("a", a), ("b", b)):
+        if v.dtype.kind not in "fiu":
+            raise ValueError(f"{what} must hold real numbers, got dtype {v.dtype}")
+    a, b = a.astype(float), b.astype(float)
     if a.shape != b.shape:
         raise ValueError(f"a and b must have the same shape, got {a.shape} and {b.shape}")
     return np.abs(a - b) / np.maximum(np.maximum(np.abs(a), np.abs(b)), tiny)
