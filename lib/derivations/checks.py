@@ -284,6 +284,11 @@ def check_close(value, reference, tol: float, what: str = "rel. err", tiny: floa
     """
     tol = real(tol, "tol", minimum=0.0, open_min=True)
     value, reference = np.asarray(value, dtype=float), np.asarray(reference, dtype=float)
+    if value.shape != reference.shape:
+        try:
+            value, reference = np.broadcast_arrays(value, reference)  # e.g. a scalar reference
+        except ValueError as err:
+            raise AssertionError(f"check_close: shapes {value.shape} and {reference.shape} differ") from err
     if not (np.all(np.isfinite(value)) and np.all(np.isfinite(reference))):
         raise AssertionError(f"check_close: non-finite values ({what})")
     err = float(np.max(relative_error(value, reference, tiny))) if value.size else 0.0
