@@ -9,10 +9,10 @@ instead, so that state (tens of kB per figure) is dropped as well. The Vega libr
 with an answer box (it loads mathjs itself when a reader first checks an answer).
 
 The theme shows its icons (search, menu, download...) with Font Awesome's JavaScript kit,
-1.5 MB on every page. After the build, each page loads instead a stylesheet holding Font
-Awesome's base rules and only the icons the site uses (a few kB, from the pinned npm
-package), drawn with a font cut down to those icons (fontTools, which matplotlib brings):
-a few kB instead of the 156 kB of the full solid font.
+1.5 MB on every page, although its stylesheet already holds Font Awesome's rules. After the
+build the kit is dropped, the stylesheet keeps only the rules of the icons the site uses,
+and they are drawn with the solid font cut down to those icons (fontTools, which matplotlib
+brings): a few kB instead of 156 kB.
 
 An Explorer's precomputed table (every control combination's numbers) is moved out of its
 page into a script next to it (``_static/explorers/<page>-<figure>.js``), which the page
@@ -27,12 +27,9 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-FA_CSS = ROOT / "node_modules" / "@fortawesome" / "fontawesome-free" / "css"
-FA_OUT = "_static/vendor/fontawesome/css/icons.css"
 FA_FONT = ROOT / "node_modules" / "@fortawesome" / "fontawesome-free" / "webfonts" / "fa-solid-900.ttf"
 FA_FONT_OUT = "_static/vendor/fontawesome/webfonts/icons.woff"
 _FA_SCRIPT = re.compile(r'<script defer src="([./]*)_static/scripts/fontawesome\.js[^"]*"></script>')
-_ICON_RULE = re.compile(r"^(\.fa-[a-z0-9-]+::?before\s*,?\s*)+$")
 
 
 def _unwanted(script) -> bool:
@@ -63,27 +60,26 @@ def _prune_scripts(app, pagename, templatename, context, doctree):
         context["script_files"] = [s for s in scripts if not _unwanted(s) and _needed(s, body)]
 
 
-def _icon_stylesheet(used: set[str]) -> tuple[str, set[int]]:
-    """Font Awesome's rules, keeping of the per-icon rules only those for icons in ``used``,
-    with one @font-face for the cut-down font; and the code points those icons need."""
-    css = (FA_CSS / "fontawesome.css").read_text(encoding="utf-8") + (FA_CSS / "solid.css").read_text(encoding="utf-8")
-    css = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
-    kept, points = [], set()
-    for block in css.split("}"):
-        if "{" not in block:
-            continue
-        selector, body = block.split("{", 1)
-        if selector.strip().startswith("@font-face"):
-            continue
-        names = re.findall(r"\.fa-([a-z0-9-]+)::?before", selector)
-        if _ICON_RULE.match(selector.strip()):
-            if not used.intersection(names):
-                continue
-            points |= {int(h, 16) for h in re.findall(r'content:\s*"\\([0-9a-f]+)"', body)}
-        kept.append(f"{selector.strip()}{{{body.strip()}}}")
-    face = ("@font-face{font-family:'Font Awesome 6 Free';font-style:normal;font-weight:900;"
-            "font-display:block;src:url(\"../webfonts/icons.woff\") format(\"woff\")}")
-    return face + "\n" + "\n".join(kept) + "\n", points
+THEME_CSS = "_static/styles/pydata-sphinx-theme.css"
+_ICON_RULE_MIN = re.compile(r'((?:\.fa-[a-z0-9-]+:+before,?)+)\{content:"\\([0-9a-f]+)"\}')
+_SOLID_FACE = re.compile(r"(@font-face\{[^}]*font-weight:900;src:)[^}]*\}")
+
+
+def _trim_theme_css(css: str, used: set[str]) -> tuple[str, set[int]]:
+    """The theme's stylesheet (which embeds Font Awesome's) keeping only the icon rules for
+    icons in ``used``, its solid font pointed at the cut-down font; and the code points kept."""
+    points = set()
+
+    def rule(m):
+        names = set(re.findall(r"\.fa-([a-z0-9-]+):", m.group(1)))
+        if names & used:
+            points.add(int(m.group(2), 16))
+            return m.group(0)
+        return ""
+
+    css = _ICON_RULE_MIN.sub(rule, css)
+    css = _SOLID_FACE.sub(lambda m: m.group(1) + 'url(../vendor/fontawesome/webfonts/icons.woff) format("woff")}', css)
+    return css, points
 
 
 def _icon_font(points: set[int], target: Path) -> None:
@@ -147,17 +143,17 @@ def _replace_icon_kit(app, exception):
         text = page.read_text(encoding="utf-8")
         used |= set(re.findall(r"\bfa-([a-z0-9-]+)", text))
         new = _TOGGLE_LABEL.sub(r"\1", _SEARCH_LABEL.sub(r"\1", _extract_tables(page, text, out)))
-        match = _FA_SCRIPT.search(new)
-        if match:
-            link = f'<link rel="stylesheet" href="{match.group(1)}{FA_OUT}" />'
-            new = new[:match.start()] + link + new[match.end():]
+        new = _FA_SCRIPT.sub("", new)
+        # The bibliography's list wrapper has no list items (axe: aria-required-children).
+        new = new.replace('<div role="list" class="citation-list">', '<div class="citation-list">')
         if new != text:
             page.write_text(new, encoding="utf-8")
-    css, points = _icon_stylesheet(used)
-    target = out / FA_OUT
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(css, encoding="utf-8")
-    _icon_font(points, out / FA_FONT_OUT)
+    theme = out / THEME_CSS
+    if theme.exists():
+        css, points = _trim_theme_css(theme.read_text(encoding="utf-8"), used)
+        theme.write_text(css, encoding="utf-8")
+        if points:
+            _icon_font(points, out / FA_FONT_OUT)
 
 
 def setup(app):
