@@ -113,8 +113,8 @@ def _extract_tables(page: Path, text: str, out: Path) -> str:
     """Move each inline Explorer table of ``text`` into its own script; return the new page."""
     pieces, pos = [], 0
     for match in _EMBED.finditer(text):
-        if match.start() < pos:
-            continue
+        if match.start() < pos or text.startswith("Object.assign(", match.end()):
+            continue  # inside a previous match, or moved out by an earlier build already
         spec, end = json.JSONDecoder().raw_decode(text, match.end())
         rows = spec.get("datasets", {}).pop(_TABLE, None)
         if rows is None:

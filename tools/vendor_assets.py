@@ -24,7 +24,11 @@ FILES = {
     "mathjs/lib/browser/math.js": "math.js",
     "mathjs/lib/browser/math.js.LICENSE.txt": "math.js.LICENSE.txt",
 }
-TREES = {"mathjax/es5": "mathjax"}
+TREES = {
+    "mathjax/es5": "mathjax",  # MathJax 3 in the browser: only the self-check preview loads it
+    # The fonts of the formulas typeset at build time (tools/typeset_math.cjs, MathJax 4).
+    "@mathjax/mathjax-newcm-font/chtml/woff2": "mathjax-newcm/woff2",
+}
 
 
 def main() -> int:

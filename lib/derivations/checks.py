@@ -346,7 +346,9 @@ class Identity:
     check: Proved | Verified
 
     def _repr_latex_(self) -> str:
-        return f"$\\displaystyle {sp.latex(self.equation)}$"
+        from .printing import wrapped_latex  # long identities over several lines
+
+        return f"$\\displaystyle {wrapped_latex(self.equation)}$"
 
     def __str__(self) -> str:
         return f"{self.equation}  [{self.check.status()}]"
