@@ -78,6 +78,22 @@ def _controls(explorer):
     ]
 
 
+def _state(control):
+    radios = control.query_selector_all("input[type=radio]")
+    if radios:
+        return next((r.get_attribute("value") for r in radios if r.is_checked()), None)
+    return control.evaluate("e => e.value")
+
+
+def _restore(control, value) -> None:
+    radios = control.query_selector_all("input[type=radio]")
+    if radios:
+        next(r for r in radios if r.get_attribute("value") == value).click()
+        return
+    control.evaluate("(e, v) => { e.value = v; e.dispatchEvent(new Event('input', {bubbles: true})); "
+                     "e.dispatchEvent(new Event('change', {bubbles: true})); }", value)
+
+
 def _move(page, control, attempt: int = 0) -> str:
     """Change a control to another value the way a reader would; return a description."""
     radios = control.query_selector_all("input[type=radio]")
@@ -121,6 +137,9 @@ def test_every_control_redraws_its_figure(path, site_url, open_page, artifacts):
         controls = _controls(explorer)
         assert controls, f"figure {name} has no controls"
         for c_index, control in enumerate(controls):
+            # Each control is moved from the figure's default state (the others restored),
+            # so that a saturated combination left by an earlier move cannot hide a change.
+            original = _state(control)
             for attempt in range(3):
                 before = _figure_png(page, explorer)
                 what = _move(page, control, attempt)
@@ -130,4 +149,6 @@ def test_every_control_redraws_its_figure(path, site_url, open_page, artifacts):
             (artifacts / f"control-{name}-{c_index}-before.png").write_bytes(before)
             (artifacts / f"control-{name}-{c_index}-after.png").write_bytes(after)
             assert before != after, f"figure {name}: moving control {c_index} ({what}) left the pixels unchanged"
+            _restore(control, original)
+            _redrawn_png(page, explorer, after, limit_ms=3000)
     assert log.errors == [] and log.offsite == []
