@@ -578,7 +578,6 @@ PUBLIC_CALLS = [
     Call(jacobian.state_jacobian, {"params": _W, "nodes": _NODES}),
     Call(jacobian.kappa, {"params": _W, "nodes": _NODES}),
     Call(jacobian.jacobian_bound, {"params": _W, "nodes": _NODES}),
-    Call(jacobian.bound_status, {"record": checks.check_bound(0.5, 1.0)}),
     Call(jacobian.zero_state_rate, {"b_f": 1.0, "b_i": -1.0, "b_o": 0.5, "w_gh": 2.0}),
     Call(jacobian.output_gate_counterexample, {"w_oh": 20.0, "c0": 1.5, "b_f": 8.0,
                                                "steps": 5}),

@@ -75,8 +75,6 @@ PUBLIC_CALLS = [
     Call(m.symmetric_hessian, {"D": 2}),
     Call(m.block_jacobian, {"H": sp.Matrix([[1, 2], [2, 3]])}),
     Call(m.polynomial_det, {"M": sp.Matrix([[1, 2], [2, 3]])}),
-    Call(m.prove_matrix_identity, {"lhs": sp.BlockMatrix([[sp.Identity(2)]]),
-                                   "rhs": sp.BlockMatrix([[sp.Identity(2)]])}),
     Call(m.jacobian, {"H": H2, "alpha": 0.1, "beta": 0.9}),
     Call(m.reverse_jacobian, {"H": H2, "alpha": 0.1, "beta": 0.9}),
     Call(m.jacobian_fd, {"theta": STATE, "p": STATE, "grad": smooth_grad, "alpha": 0.1,

@@ -49,7 +49,6 @@ PUBLIC_CALLS = [
     Call(weyl.residual_sides, {"B": _M}),
     Call(weyl.random_orthogonal, {"n": 3, "seed": 0}),
     Call(weyl.tight_weyl_pair, {"n": 4, "i": 2, "j": 2, "seed": 0}),
-    Call(weyl.bound_status, {"check": _BOUND}),
     Call(bn.batchnorm, {"u": _u, "gain": 1.5, "shift": 0.2, "eta": 1e-5}),
     Call(bn.batchnorm_jacobian, {"u": _u, "gain": 1.5, "eta": 1e-5}),
     Call(bn.batchnorm_eigenvalues, {"u": _u, "gain": 1.5, "eta": 1e-5}),
@@ -297,13 +296,6 @@ def test_weyl_sides_pairs_and_orthogonal():
     assert v.size == b.size == 6  # (i, j) with i + j - 1 <= 3
     Q = weyl.random_orthogonal(5, seed=3)
     assert np.allclose(Q.T @ Q, np.eye(5), atol=1e-14)
-
-
-def test_bound_status():
-    s = weyl.bound_status(_BOUND)
-    assert isinstance(s, checks.Numeric) and s.error == 0.0 and s.tol == 1e-12
-    with pytest.raises(ValueError, match="check_bound"):
-        weyl.bound_status(checks.Numeric(0.0, 1e-12))
 
 
 # --- batch normalisation ----------------------------------------------------------------------

@@ -48,16 +48,10 @@ def _depth(depth, maximum=MAX_DEPTH) -> int:
 
 
 def _values(x) -> np.ndarray:
-    """Real numbers of any shape for the elementwise phi, phi', log10 phi'. Unlike
-    ``checks.array``, NaN, inf and empty arrays pass, as in NumPy's ufuncs: the LSTM
-    module applies phi' to arrays holding NaN at t = 0."""
-    try:
-        arr = np.asarray(x)
-    except Exception as err:  # ragged lists and the like
-        raise ValueError(f"x must be real numbers, got {x!r:.60}") from err
-    if arr.dtype.kind not in "fiu":
-        raise ValueError(f"x must be real numbers (no bools, strings), got {x!r:.60}")
-    return arr.astype(float)
+    """Real numbers of any shape for the elementwise phi, phi', log10 phi'. NaN, inf and
+    empty arrays pass, as in NumPy's ufuncs: the LSTM module applies phi' to arrays
+    holding NaN at t = 0."""
+    return checks.array(x, "x", allow_empty=True, finite=False)
 
 
 # --- Symbolic: the activations, their derivatives, gamma = sup phi', and the proofs.

@@ -92,7 +92,8 @@ def choice(value, name: str, options: Iterable[str]) -> str:
 
 
 def array(value, name: str, *, shape: Sequence[int | str | None] | None = None, ndim: int | None = None,
-          dims: dict | None = None, allow_empty: bool = False, max_abs: float | None = None) -> np.ndarray:
+          dims: dict | None = None, allow_empty: bool = False, max_abs: float | None = None,
+          finite: bool = True) -> np.ndarray:
     """A finite float64 array (numbers only: no bools, strings or objects).
 
     ``shape`` gives each axis as an int (that length), None (any length) or a name: axes
@@ -100,6 +101,7 @@ def array(value, name: str, *, shape: Sequence[int | str | None] | None = None, 
     dict is passed (so ``array(W, "W", shape=("n", "n"), dims=d)`` then
     ``array(x, "x", shape=("n",), dims=d)`` checks that W is square and matches x).
     ``max_abs`` refuses entries larger in magnitude (where a model would overflow float64).
+    ``finite=False`` lets NaN and infinities through, as NumPy's elementwise functions do.
     """
     try:
         arr = np.asarray(value)
@@ -121,7 +123,7 @@ def array(value, name: str, *, shape: Sequence[int | str | None] | None = None, 
                 want = dims.setdefault(want, got)
             if want is not None and want != got:
                 raise ValueError(f"{name} has shape {arr.shape}, but axis {axis} must have length {want}")
-    if not np.all(np.isfinite(arr)):
+    if finite and not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} must hold finite numbers only (no NaN or infinity)")
     if max_abs is not None and arr.size and np.max(np.abs(arr)) > max_abs:
         raise ValueError(f"{name} must have entries of magnitude at most {max_abs:g}, got {np.max(np.abs(arr)):g}")
@@ -382,7 +384,13 @@ def prove_identity(lhs, rhs, *, simplify: Callable = sp.simplify, points: int = 
     nonzero value refutes the identity (``AssertionError`` naming the point); all zeros give
     the weaker status "verified exactly at N random rational points", never "proved".
     ``rewrite`` (e.g. ``[sp.exp]``) rewrites the difference before simplifying.
+
+    Matrix expressions of symbolic size (``MatrixSymbol``, ``BlockMatrix``) are proved block
+    by block: each block of the difference must simplify to a zero matrix, which proves the
+    identity for every size.
     """
+    if isinstance(lhs, sp.MatrixExpr) or isinstance(rhs, sp.MatrixExpr):
+        return _prove_matrix_identity(lhs, rhs, simplify)
     lhs, rhs = sp.sympify(lhs), sp.sympify(rhs)
     diff = lhs - rhs
     if rewrite:
@@ -411,6 +419,27 @@ def prove_identity(lhs, rhs, *, simplify: Callable = sp.simplify, points: int = 
         raise AssertionError(f"cannot decide lhs == rhs: only {evaluated} of {points} random points were usable")
     return Identity(sp.Eq(lhs, rhs, evaluate=False),
                     Verified(f"{evaluated} random rational points (simplification could not decide)", where))
+
+
+def _prove_matrix_identity(lhs, rhs, simplify) -> Identity:
+    if not (isinstance(lhs, sp.MatrixExpr) and isinstance(rhs, sp.MatrixExpr)):
+        raise ValueError("lhs and rhs must both be SymPy matrix expressions (MatrixSymbol, BlockMatrix), "
+                         f"got {type(lhs).__name__} and {type(rhs).__name__}")
+    if lhs.shape != rhs.shape:
+        raise ValueError(f"lhs and rhs must have the same shape, got {lhs.shape} and {rhs.shape}")
+    if isinstance(lhs, sp.BlockMatrix) and isinstance(rhs, sp.BlockMatrix):
+        if lhs.blockshape != rhs.blockshape:
+            raise ValueError(f"block shapes differ: {lhs.blockshape} and {rhs.blockshape}")
+        pairs = [((i, j), lhs.blocks[i, j], rhs.blocks[i, j])
+                 for i in range(lhs.blockshape[0]) for j in range(lhs.blockshape[1])]
+    else:
+        pairs = [("the whole", lhs, rhs)]
+    for where, a, b in pairs:
+        diff = simplify(sp.expand((a - b).doit()))
+        if not (getattr(diff, "is_ZeroMatrix", False) or diff == 0):
+            raise AssertionError(f"not an identity: block {where} of lhs - rhs is {diff}")
+    return Identity(sp.Eq(lhs, rhs, evaluate=False),
+                    Proved("the difference simplifies to the zero matrix", _where(3)))
 
 
 # ---------------------------------------------------------------------------------------

@@ -36,27 +36,8 @@ FORMS = ("auto", "primal", "dual", "svd")
 GRAM_CONDITION_LIMIT = 1e6
 
 
-def prove_matrix_identity(lhs, rhs) -> checks.Identity:
-    """Prove lhs == rhs for SymPy matrix expressions of symbolic sizes.
-
-    The expanded difference must be SymPy's zero matrix; then the identity holds for
-    every size and every entry (status "proved"). Otherwise an AssertionError shows what
-    is left. The matrix counterpart of ``checks.prove_identity``, which takes scalars
-    only (section "The minimiser").
-    """
-    for name, value in (("lhs", lhs), ("rhs", rhs)):
-        if not isinstance(value, sp.MatrixExpr):
-            raise ValueError(f"{name} must be a SymPy matrix expression, got "
-                             f"{type(value).__name__}")
-    if lhs.shape != rhs.shape:
-        raise ValueError(f"lhs and rhs must have the same shape, got {lhs.shape} and "
-                         f"{rhs.shape}")
-    difference = (lhs - rhs).expand().doit()
-    if not isinstance(difference, sp.ZeroMatrix):
-        raise AssertionError(f"not an identity: lhs - rhs expands to {difference}")
-    return checks.Identity(sp.Eq(lhs, rhs, evaluate=False),
-                           checks.Proved("the expanded difference is the zero matrix",
-                                         "derivations.ridge.prove_matrix_identity"))
+#: Matrix identities are proved by the shared ``checks.prove_identity`` (block by block).
+prove_matrix_identity = checks.prove_identity
 
 
 def random_relu_features(X, W):

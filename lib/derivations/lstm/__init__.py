@@ -23,7 +23,7 @@ from .figure import (FIGURE_EVERY, FIGURE_PARAMS, FIGURE_RNN, FIGURE_SEED, FIGUR
                      plot_error_signals)
 from .bptt_proof import (KINDS, generic_step, prove_generic_step, readable,
                          step_identities)
-from .jacobian import (bound_status, jacobian_bound, kappa, output_gate_counterexample,
+from .jacobian import (jacobian_bound, kappa, output_gate_counterexample,
                        state_jacobian, state_jacobian_symbolic, zero_state_rate)
 from .model import (GATES, LIMIT, PARAMS, VARIABLES, WEIGHTS, backprop, bptt,
                     fd_gradient, fd_gradient_mp, forward, gradient_check, loss_and_grad,
@@ -45,7 +45,7 @@ __all__ = [
     "recursion_w_ix", "verify_unrolled",
     # Jacobian and bound
     "state_jacobian_symbolic", "state_jacobian", "kappa", "jacobian_bound",
-    "bound_status", "zero_state_rate", "output_gate_counterexample",
+    "zero_state_rate", "output_gate_counterexample",
     # figure
     "FIGURE_T", "FIGURE_EVERY", "FIGURE_PARAMS", "FIGURE_RNN", "FIGURE_SEED",
     "figure_inputs", "error_signals", "plot_error_signals", "chart_error_signals",

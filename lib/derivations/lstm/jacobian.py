@@ -27,7 +27,7 @@ from .symbolic import Sigmoid, Tanh
 
 __all__ = [
     "state_jacobian_symbolic", "state_jacobian", "kappa", "jacobian_bound",
-    "bound_status", "zero_state_rate", "output_gate_counterexample",
+    "zero_state_rate", "output_gate_counterexample",
 ]
 
 
@@ -98,17 +98,6 @@ def jacobian_bound(params: Mapping, nodes: dict) -> np.ndarray:
     p = _params(params)
     k = kappa(p, nodes)
     return np.maximum(nodes["f"], nodes["o"] * (1 + abs(p["w_oh"]))) + k
-
-
-def bound_status(record) -> checks.Numeric:
-    """A ``checks.check_bound`` record as the status of a claim: the largest excess of
-    the
-    value over the bound (0 when it holds) against the rounding slack allowed."""
-    if not isinstance(record, checks.BoundCheck):
-        raise ValueError("record must be a checks.BoundCheck, "
-                         f"got {type(record).__name__}")
-    return checks.Numeric(max(record.worst_ratio - 1.0, 0.0), record.slack,
-                          "excess over the bound", record.where)
 
 
 def zero_state_rate(b_f: float, b_i: float, b_o: float, w_gh: float) -> float:

@@ -20,7 +20,7 @@ from .. import checks
 
 __all__ = [
     "singular_values", "weyl_sides", "perturbation_sides", "residual_sides",
-    "tight_weyl_pair", "random_orthogonal", "bound_status",
+    "tight_weyl_pair", "random_orthogonal",
 ]
 
 
@@ -89,14 +89,3 @@ def tight_weyl_pair(n: int, i: int, j: int, seed: int = 0) -> tuple[np.ndarray, 
     da[i + j - 2], db[i + j - 2] = a, b
     U, V = random_orthogonal(n, seed + 1), random_orthogonal(n, seed + 2)
     return U @ np.diag(da) @ V.T, U @ np.diag(db) @ V.T
-
-
-def bound_status(check) -> checks.Numeric:
-    """A ``checks.check_bound`` record as a status for ``checks.claim``: how far the largest
-    value/bound ratio went above 1 (the rounding it needed), against the slack it was allowed.
-    """
-    if type(check).__name__ != "BoundCheck" or not hasattr(check, "worst_ratio"):
-        raise ValueError("check must be the record returned by checks.check_bound, "
-                         f"got {type(check).__name__}")
-    return checks.Numeric(max(check.worst_ratio - 1.0, 0.0), check.slack, "value/bound - 1",
-                          check.where)
