@@ -46,11 +46,11 @@ book: _build/html/.built
 	@echo "The book is built: open file://$(CURDIR)/_build/html/index.html"
 
 # Two workers (the machines have 2 cores): unit and browser tests share them, then every
-# executed chapter runs again under nbval, two at a time.
+# executed chapter runs again under nbval, two at a time (all the cells of one notebook on one worker, in order).
 test: book
 	$(PY) -m pytest -n 2 --dist loadgroup tests
 	$(PY) tools/executed_notebooks.py
-	$(PY) -m pytest -n 2 --nbval _build/executed -p no:cacheprovider
+	$(PY) -m pytest -n 2 --dist loadfile --nbval _build/executed -p no:cacheprovider
 
 # Measure builds, chapters, controls (kernel, JupyterLab, static page), page weights and exact
 # reversal; writes benchmarks/results.md (shown on the book's statistics page).
