@@ -99,3 +99,10 @@ def test_beta_means_only_the_momentum_coefficient():
     misuse = [p.name for p in PAGES if "\\beta" in _markdown(p.read_text(encoding="utf-8"))
               and not p.stem.startswith(("momentum", "notation", "errata", "claims"))]
     assert not misuse, f"beta used outside the momentum chapters: {misuse}"
+
+
+def test_modules_can_be_read_in_one_sitting():
+    """No module of the package is much over 400 lines (split a topic into a package first)."""
+    long = {p.relative_to(ROOT).as_posix(): n for p in (ROOT / "lib" / "derivations").rglob("*.py")
+            if (n := len(p.read_text(encoding="utf-8").splitlines())) > 450}
+    assert not long, f"modules over 450 lines: {long}"
