@@ -154,6 +154,7 @@ def test_prove_identity_proves_refutes_and_says_when_it_cannot():
     proof = checks.prove_identity(sp.diff(sigma, z), sigma * (1 - sigma))
     assert isinstance(proof.check, checks.Proved) and proof.check.status() == "proved"
     assert isinstance(proof.equation, sp.Eq)
+    assert proof._repr_latex_().startswith(r"$\displaystyle")  # how a chapter shows it
     with pytest.raises(AssertionError, match="not an identity"):
         checks.prove_identity(sp.diff(sigma, z), sigma * (1 + sigma))
     F = sp.Function("F")

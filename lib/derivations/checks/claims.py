@@ -27,7 +27,7 @@ class Identity:
     check: Proved | Verified
 
     def _repr_latex_(self) -> str:
-        from .printing import wrapped_latex  # long identities over several lines
+        from ..printing import wrapped_latex  # long identities over several lines
 
         return f"$\\displaystyle {wrapped_latex(self.equation)}$"
 
