@@ -13,9 +13,9 @@
  * the answer is correct when |a - b| / max(|a|, |b|, floor) <= rtol at every sample point.
  *
  * In the browser it wires every box on the page and loads what it needs only when a reader
- * first checks an answer (pages stay light): mathjs's bundle (vendor/math.js, global `math`)
- * and, for the typeset preview, MathJax (vendor/mathjax, the pages' own formulas are
- * typeset at build time). In node (the tests) it exports {read, evaluate, judge, ReadError}.
+ * first checks an answer (pages stay light): mathjs's bundle (vendor/math.js, global `math`).
+ * The preview of what was read is MathML, which browsers typeset natively. In node (the
+ * tests) it exports {read, evaluate, judge, ReadError}.
  */
 (function (root, factory) {
   "use strict";
@@ -219,13 +219,13 @@
         const where = names.map((name) => `${name} = ${g(env[name])}`).join(", ");
         const said = got === null ? "undefined (not a finite real number)" : g(got);
         return {
-          correct: false, index: i, point: Object.assign({}, env), answer: got, expected: want, tex: tree.toTex(),
+          correct: false, index: i, point: Object.assign({}, env), answer: got, expected: want, tex: tree.toTex(), tree,
           message: `Not equal: at ${where}, your answer is ${said} but the expected value is ${g(want)}.`,
         };
       }
     }
     return {
-      correct: true, index: null, point: null, answer: null, expected: null, tex: tree.toTex(),
+      correct: true, index: null, point: null, answer: null, expected: null, tex: tree.toTex(), tree,
       message: `Correct: your answer equals the expected one at all ${payload.points.length} sample ` +
                `points (relative tolerance ${g(payload.rtol)}).`,
     };
@@ -253,38 +253,49 @@
     return root.math ? Promise.resolve() : loadScript("vendor/math.js");
   }
 
-  function needMathJax() {
-    if (root.MathJax && root.MathJax.typesetPromise) return Promise.resolve();
-    if (!root.MathJax) {
-      root.MathJax = { startup: { typeset: false },
-                       options: { menuOptions: { settings: { inTabOrder: false } } } };
+  const escape = (text) => String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+  const NAMES = { pi: "\u03c0" };
+
+  /** MathML of a mathjs tree that read() accepted: the browser typesets it natively (no
+   *  MathJax needed, and nothing that could restyle the page's own build-time formulas). */
+  function mathml(node) {
+    const bare = (n) => (n.type === "ParenthesisNode" ? mathml(n.content) : mathml(n));
+    switch (node.type) {
+      case "ConstantNode": return `<mn>${escape(node.value)}</mn>`;
+      case "SymbolNode": return `<mi>${escape(NAMES[node.name] || node.name)}</mi>`;
+      case "ParenthesisNode": return `<mrow><mo>(</mo>${mathml(node.content)}<mo>)</mo></mrow>`;
+      case "OperatorNode": {
+        const [a, b] = node.args;
+        const infix = { add: "+", subtract: "\u2212", multiply: "\u22c5" }[node.fn];
+        if (node.fn === "unaryMinus") return `<mrow><mo>\u2212</mo>${mathml(a)}</mrow>`;
+        if (node.fn === "unaryPlus") return `<mrow><mo>+</mo>${mathml(a)}</mrow>`;
+        if (infix) return `<mrow>${mathml(a)}<mo>${infix}</mo>${mathml(b)}</mrow>`;
+        if (node.fn === "divide") return `<mfrac>${bare(a)}${bare(b)}</mfrac>`;
+        if (node.fn === "pow") return `<msup>${mathml(a)}${bare(b)}</msup>`;
+        break;
+      }
+      case "FunctionNode": {
+        const name = node.fn.name;
+        const args = node.args.map(mathml);
+        if (name === "sqrt") return `<msqrt>${bare(node.args[0])}</msqrt>`;
+        if (name === "abs") return `<mrow><mo>|</mo>${bare(node.args[0])}<mo>|</mo></mrow>`;
+        return `<mrow><mi>${escape(name)}</mi><mo>(</mo>${args.join("<mo>,</mo>")}<mo>)</mo></mrow>`;
+      }
+      default: break;
     }
-    return loadScript("vendor/mathjax/tex-chtml.js").then(() => root.MathJax.startup.promise);
+    return `<mtext>${escape(node.toString())}</mtext>`;
   }
 
-  function showPreview(element, tex) {
-    if (tex && !(root.MathJax && root.MathJax.typesetPromise)) {
-      element.textContent = "Read as: " + tex;
-      needMathJax().then(() => showPreview(element, tex)).catch(() => {});
-      return;
-    }
-    const mathjax = root.MathJax;
-    if (!tex) {
-      if (mathjax && mathjax.typesetClear) mathjax.typesetClear([element]);
+  function showPreview(element, verdict) {
+    if (!verdict) {
       element.textContent = "";
       return;
     }
-    if (!mathjax || typeof mathjax.typesetPromise !== "function") {
-      element.textContent = "Read as: " + tex;
+    if (typeof element.appendChild !== "function" || !verdict.tree) {
+      element.textContent = "Read as: " + verdict.tex;  // no DOM (the tests in node)
       return;
     }
-    const ready = (mathjax.startup && mathjax.startup.promise) || Promise.resolve();
-    const done = ready.then(() => {
-      if (mathjax.typesetClear) mathjax.typesetClear([element]);
-      element.textContent = "Read as: \\(" + tex + "\\)";
-      return mathjax.typesetPromise([element]);
-    }).catch(() => { element.textContent = "Read as: " + tex; });
-    if (mathjax.startup) mathjax.startup.promise = done;  // MathJax wants its typesets in sequence
+    element.innerHTML = `Read as: <math display="inline">${mathml(verdict.tree)}</math>`;
   }
 
   function attach(box) {
@@ -308,7 +319,7 @@
       } catch (err) {
         box.dataset.verdict = "unreadable";
         input.setAttribute("aria-invalid", "true");
-        if (preview) showPreview(preview, "");
+        if (preview) showPreview(preview, null);
         if (err instanceof ReadError) {
           status.textContent = "Could not read your answer: " + err.message;
         } else {
@@ -320,7 +331,7 @@
       input.removeAttribute("aria-invalid");
       box.dataset.verdict = verdict.correct ? "correct" : "not-equal";
       status.textContent = verdict.message;
-      if (preview) showPreview(preview, verdict.tex);
+      if (preview) showPreview(preview, verdict);
     };
     input.addEventListener("keydown", (event) => {
       if (event.key === "Enter") {
@@ -338,5 +349,5 @@
     else go();
   }
 
-  return { read, evaluate, judge, format: g, ReadError, attach, start, needMath };
+  return { read, evaluate, judge, format: g, ReadError, attach, start, needMath, mathml };
 });

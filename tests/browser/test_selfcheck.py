@@ -53,8 +53,10 @@ def test_sigma_prime_box_judges_answers(site_url, open_page, artifacts):
 
     status = _answer(box, SIGMA_PRIME)
     expect(status).to_contain_text("Correct")
-    # The preview shows what was read, typeset by MathJax.
-    expect(box.locator(".self-check-preview mjx-container")).to_have_count(1, timeout=15000)
+    # The preview shows what was read, as MathML the browser typesets: a fraction of exp(-z)
+    # over a power; the page's own formulas are untouched.
+    expect(box.locator(".self-check-preview math")).to_have_count(1, timeout=15000)
+    expect(box.locator(".self-check-preview math mfrac msup")).to_have_count(1)
     box.screenshot(path=str(artifacts / "self-check-correct.png"))
 
     expect(_answer(box, SIGMA_PRIME_STARS)).to_contain_text("Correct")  # ** as well as ^

@@ -126,7 +126,7 @@ def test_every_control_redraws_its_figure(path, site_url, open_page, artifacts):
     page, log = open_page(f"{site_url}/{path}")
     page.wait_for_timeout(SETTLE_MS)
     explorers = page.query_selector_all(".explorer")
-    if "explorer" not in (SITE / path).read_text(encoding="utf-8"):
+    if 'class="explorer"' not in (SITE / path).read_text(encoding="utf-8"):
         assert explorers == []
         return
     assert explorers, "the page has an explorer figure but none was drawn"
