@@ -36,7 +36,7 @@ assets/vendor/.copied: node_modules/.package-lock.json tools/vendor_assets.py
 # only the chapters whose own code or imported `derivations` modules changed.
 SOURCES := $(shell find book lib tools assets -type f -not -path '*/__pycache__/*' \
              -not -path '*/.ipynb_checkpoints/*' -not -path 'assets/vendor/*' 2>/dev/null) \
-           _config.yml _toc.yml references.bib
+           _config.yml _toc.yml references.bib benchmarks/results.md
 
 _build/html/.built: $(STAMP) assets/vendor/.copied $(SOURCES)
 	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
