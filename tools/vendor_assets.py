@@ -25,7 +25,9 @@ FILES = {
     "mathjs/lib/browser/math.js.LICENSE.txt": "math.js.LICENSE.txt",
 }
 TREES = {
-    "mathjax/es5": "mathjax",  # MathJax 3 in the browser: only the self-check preview loads it
+    # MathJax 3: no page loads it any more (formulas are typeset at build time, the self-check
+    # preview is MathML); kept only as the file mathjax_path names, whose tag is dropped.
+    "mathjax/es5": "mathjax",
     # The fonts of the formulas typeset at build time (tools/typeset_math.cjs, MathJax 4).
     "@mathjax/mathjax-newcm-font/chtml/woff2": "mathjax-newcm/woff2",
 }
